@@ -1,0 +1,4 @@
+"""Kubeflow's components, one package each (later issues).
+
+Empty for now: the layer contracts in pyproject.toml already hold its place.
+"""

@@ -1,0 +1,4 @@
+"""The pytest plugin (issue: Scenario engine).
+
+Empty for now: the layer contracts in pyproject.toml already hold its place.
+"""
