@@ -216,9 +216,8 @@ class MemoryClient(WaitMixin):
         self, obj: Mapping[str, Any], *, field_manager: str | None = None
     ) -> dict[str, Any]:
         api_version, kind = _api_version_kind(obj)
-        rt = self.store.registry.get(api_version, kind)
         return self.store.replace(
-            api_version, kind, obj, subresource="status" if rt.has_status else None,
+            api_version, kind, obj, subresource="status",
             field_manager=field_manager or self.field_manager,
         )
 
@@ -233,10 +232,9 @@ class MemoryClient(WaitMixin):
         patch_type: PatchType = "merge",
         field_manager: str | None = None,
     ) -> dict[str, Any]:
-        rt = self.store.registry.get(api_version, kind)
         return self.store.patch(
             api_version, kind, name, deep_copy(patch), namespace=namespace,
-            patch_type=patch_type, subresource="status" if rt.has_status else None,
+            patch_type=patch_type, subresource="status",
             field_manager=field_manager or self.field_manager,
         )
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from sandbox.api.errors import BadRequest, Conflict, Gone
+from sandbox.api.errors import BadRequest, Conflict, Gone, NotFound
 from sandbox.client import Client
 from sandbox.client.memory import MemoryClient
 from sandbox.clock import FakeClock
@@ -114,3 +114,12 @@ async def test_logs_without_a_kubelet_say_so(client: MemoryClient) -> None:
     with pytest.raises(BadRequest) as err:
         await client.logs("p", namespace="default")
     assert "no kubelet" in err.value.message
+
+
+async def test_status_writes_to_a_kind_without_status_subresource_are_not_found(
+    client: MemoryClient,
+) -> None:
+    await client.create(counter())
+    with pytest.raises(NotFound):
+        await client.patch_status("v1", "ConfigMap", "counter", {"status": {"x": 1}},
+                                  namespace="default")
