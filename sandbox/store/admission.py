@@ -7,8 +7,9 @@ Kubernetes' order:
    and, for custom resources, pruning of unknown fields;
 2. mutating admission hooks registered by components (e.g. Katib defaults an
    Experiment's algorithm settings, a PodDefault injects env into pods);
-3. validation — metadata rules, the kind's OpenAPI schema, and the Go
-   validation rules of built-in kinds;
+3. validation — metadata rules, the kind's OpenAPI schema, the Go
+   validation rules of built-in kinds and, on update, what may not change
+   (:mod:`sandbox.api.immutability`);
 4. validating admission hooks.
 
 Any field errors become one 422 ``Invalid`` naming every field path; a hook
@@ -28,6 +29,7 @@ from typing import Any, Literal
 from sandbox.api import schema as schemas
 from sandbox.api import validation
 from sandbox.api.errors import FieldError, Invalid
+from sandbox.api.immutability import validate_update
 from sandbox.api.kinds import ResourceType
 
 __all__ = ["AdmissionChain", "AdmissionRequest", "MutatingHook", "ValidatingHook"]
@@ -115,6 +117,8 @@ class AdmissionChain:
             errors += schemas.validate(obj, schema, list_types=not rt.builtin)
         if rt.builtin and not status_only:
             errors += validation.validate_builtin(obj)
+            if request.operation == "UPDATE" and request.old_object is not None:
+                errors += validate_update(request.old_object, obj)
         errors = validation.dedupe(errors)
 
         # 4. Validating hooks.

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import random
 import threading
 import uuid
@@ -59,6 +60,8 @@ from sandbox.store.persistence import MemoryPersistence, Persistence
 from sandbox.store.watch import Change, Watcher
 
 __all__ = ["BOOTSTRAP_NAMESPACES", "Store"]
+
+log = logging.getLogger(__name__)
 
 BOOTSTRAP_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
@@ -313,6 +316,8 @@ class Store:
         field_manager: str | None = None,
     ) -> dict[str, Any]:
         rt = self._type(api_version, kind)
+        if (rt.group, rt.kind) == ("", "Binding"):
+            return self._bind(obj, namespace=namespace, dry_run=dry_run)
         new = deep_copy(dict(obj))
         new["apiVersion"] = rt.api_version
         new["kind"] = rt.kind
@@ -582,6 +587,51 @@ class Store:
             self._register_crd(new)
         return self._view(new, rt)
 
+    def _bind(
+        self, binding: Mapping[str, Any], *, namespace: str | None, dry_run: bool
+    ) -> dict[str, Any]:
+        """``pods/binding``: the one way a pod gets its node (what the scheduler calls).
+
+        Like kube-apiserver, it sets ``spec.nodeName`` and the ``PodScheduled``
+        condition in one write, and refuses to move a pod already bound."""
+        meta = binding.get("metadata") or {}
+        name = meta.get("name") or ""
+        ns = namespace or meta.get("namespace") or ""
+        target = binding.get("target") or {}
+        if target.get("kind", "Node") != "Node" or not target.get("name"):
+            raise Invalid.of("Binding", name, [FieldError(
+                "Required" if not target.get("name") else "NotSupported", "target.name"
+                if not target.get("name") else "target.kind",
+                value=target.get("kind"), supported=("Node",),
+            )])
+        pod_type = self.registry.get("v1", "Pod")
+        with self._lock:
+            old = self._bucket(pod_type).get((ns, name))
+            if old is None:
+                raise NotFound.of("pods", name)
+            if old["metadata"].get("deletionTimestamp"):
+                raise Conflict(f"Operation cannot be fulfilled on pods/binding \"{name}\": "
+                               f"pod {name} is being deleted, cannot be assigned to a host")
+            bound_to = (old.get("spec") or {}).get("nodeName")
+            if bound_to:
+                raise Conflict(f"Operation cannot be fulfilled on pods/binding \"{name}\": "
+                               f"pod {name} is already assigned to node \"{bound_to}\"")
+            new = deep_copy(old)
+            new["spec"]["nodeName"] = target["name"]
+            if meta.get("annotations"):
+                new["metadata"].setdefault("annotations", {}).update(meta["annotations"])
+            set_condition(new, "PodScheduled", True, reason="", now=self.clock.now(),
+                          observed_generation=None)
+            for cond in new["status"]["conditions"]:
+                if cond["type"] == "PodScheduled":
+                    cond.pop("reason", None)
+                    cond.pop("message", None)
+                    cond["lastProbeTime"] = None
+            if not dry_run:
+                self._commit(pod_type, "MODIFIED", new, old)
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                "code": 201}
+
     # Deletion -----------------------------------------------------------------
 
     def delete(
@@ -682,6 +732,7 @@ class Store:
     def _accept_crd(self, crd: dict[str, Any], now: str) -> None:
         spec = crd.get("spec") or {}
         names = spec.get("names") or {}
+        self._warn_unsupported(crd)
         status = crd.setdefault("status", {})
         accepted = dict(names)
         accepted.setdefault("singular", str(names.get("kind", "")).lower())
@@ -700,6 +751,24 @@ class Store:
                       reason="InitialNamesAccepted" if conflict is None else "NotAccepted",
                       message="the initial names have been accepted" if conflict is None
                       else "not all names are accepted", now=moment)
+
+    def _warn_unsupported(self, crd: Mapping[str, Any]) -> None:
+        """Say so when a CRD relies on something the fake does not do (DESIGN.md §1.6)."""
+        name = (crd.get("metadata") or {}).get("name")
+        for version in (crd.get("spec") or {}).get("versions") or ():
+            schema = (version.get("schema") or {}).get("openAPIV3Schema") or {}
+            if "x-kubernetes-validations" in json.dumps(schema):
+                log.warning(
+                    "CustomResourceDefinition %s version %s has x-kubernetes-validations (CEL) "
+                    "rules; the sandbox does not evaluate them (docs/explanation/fidelity.md)",
+                    name, version.get("name"),
+                )
+        if ((crd.get("spec") or {}).get("conversion") or {}).get("strategy") == "Webhook":
+            log.warning(
+                "CustomResourceDefinition %s asks for webhook conversion; the sandbox serves every "
+                "version from one stored object without converting it (docs/explanation/fidelity.md)",
+                name,
+            )
 
     def _crd_name_conflict(self, crd: Mapping[str, Any]) -> str | None:
         spec = crd.get("spec") or {}

@@ -115,3 +115,16 @@ def test_deleting_the_crd_removes_the_kind_and_its_objects(crd_store: Store) -> 
     crd_store.create("apiextensions.k8s.io/v1", "CustomResourceDefinition", TFJOB_CRD)
     with pytest.raises(NotFound):
         crd_store.get("kubeflow.org/v1", "TFJob", "mnist", namespace="default")
+
+
+def test_cel_rules_are_not_silently_ignored(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    crd = {**TFJOB_CRD, "metadata": {"name": "tfjobs.kubeflow.org"}}
+    version = dict(crd["spec"]["versions"][0])
+    version["schema"] = {"openAPIV3Schema": {
+        "type": "object",
+        "x-kubernetes-validations": [{"rule": "self.spec.x > 0"}],
+        "x-kubernetes-preserve-unknown-fields": True,
+    }}
+    crd["spec"] = {**crd["spec"], "versions": [version]}
+    store.create("apiextensions.k8s.io/v1", "CustomResourceDefinition", crd)
+    assert "does not evaluate them" in caplog.text

@@ -333,3 +333,55 @@ def test_bootstrap_namespaces_exist(clock: FakeClock) -> None:
     store = Store(clock=clock)
     names = {n["metadata"]["name"] for n in store.list("v1", "Namespace")["items"]}
     assert {"default", "kube-system", "kube-public", "kube-node-lease"} <= names
+
+
+def unbound_pod() -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+            "spec": {"containers": [{"name": "c", "image": "python:3.11"}]}}
+
+
+def test_a_binding_assigns_a_pod_to_a_node_once(store: Store) -> None:
+    store.create("v1", "Pod", unbound_pod())
+    binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p"},
+               "target": {"apiVersion": "v1", "kind": "Node", "name": "worker-1"}}
+    assert store.create("v1", "Binding", binding, namespace="default")["status"] == "Success"
+    pod = store.get("v1", "Pod", "p", namespace="default")
+    assert pod["spec"]["nodeName"] == "worker-1"
+    assert pod["status"]["conditions"][0]["type"] == "PodScheduled"
+    assert pod["status"]["conditions"][0]["status"] == "True"
+    with pytest.raises(Conflict) as err:
+        store.create("v1", "Binding", binding, namespace="default")
+    assert 'pod p is already assigned to node "worker-1"' in err.value.message
+
+
+def test_a_pod_spec_is_immutable_except_images(store: Store) -> None:
+    store.create("v1", "Pod", unbound_pod())
+    image = store.patch("v1", "Pod", "p", {"spec": {"containers": [{"name": "c", "image": "python:3.12"}]}},
+                        namespace="default", patch_type="strategic")
+    assert image["spec"]["containers"][0]["image"] == "python:3.12"
+    with pytest.raises(Invalid) as err:
+        store.patch("v1", "Pod", "p", {"spec": {"nodeName": "worker-1"}}, namespace="default")
+    assert "pod updates may not change fields other than" in err.value.message
+    with pytest.raises(Invalid):
+        store.patch("v1", "Pod", "p", {"spec": {"containers": [{"name": "c", "command": ["x"]}]}},
+                    namespace="default", patch_type="strategic")
+
+
+def test_a_deployment_selector_is_immutable(store: Store) -> None:
+    store.create("apps/v1", "Deployment", deployment())
+    with pytest.raises(Invalid) as err:
+        store.patch("apps/v1", "Deployment", "web",
+                    {"spec": {"selector": {"matchLabels": {"app": "other"}},
+                              "template": {"metadata": {"labels": {"app": "other"}}}}},
+                    namespace="default")
+    assert "spec.selector: Invalid value:" in err.value.message
+    assert "field is immutable" in err.value.message
+
+
+def test_an_immutable_configmap_refuses_data_changes(store: Store) -> None:
+    obj = configmap(a="1")
+    obj["immutable"] = True
+    store.create("v1", "ConfigMap", obj)
+    with pytest.raises(Invalid) as err:
+        store.patch("v1", "ConfigMap", "cfg", {"data": {"a": "2"}}, namespace="default")
+    assert "data: Forbidden: field is immutable when `immutable` is set" in err.value.message
