@@ -73,17 +73,28 @@ class MemoryClient(WaitMixin):
         logs: LogSource | None = None,
         clock: Clock | None = None,
         bookmark_interval: float = 60.0,
+        default_namespace: str = "default",
     ) -> None:
         self.store = store
         self.field_manager = field_manager
         self.log_source = logs
         self.clock = clock or store.clock
         self.bookmark_interval = bookmark_interval
+        self.default_namespace = default_namespace
+
+    def _namespace(self, api_version: str, kind: str, namespace: str | None) -> str | None:
+        """A namespaced object named without a namespace lives in the default
+        one, as with kubectl's context namespace."""
+        if namespace:
+            return namespace
+        return self.default_namespace if self.store.registry.get(api_version, kind).namespaced else None
 
     async def get(
         self, api_version: str, kind: str, name: str, *, namespace: str | None = None
     ) -> dict[str, Any]:
-        return self.store.get(api_version, kind, name, namespace=namespace)
+        return self.store.get(
+            api_version, kind, name, namespace=self._namespace(api_version, kind, namespace)
+        )
 
     async def list(
         self,
@@ -175,6 +186,8 @@ class MemoryClient(WaitMixin):
         field_manager: str | None = None,
     ) -> dict[str, Any]:
         api_version, kind = _api_version_kind(obj)
+        if not namespace and not (obj.get("metadata") or {}).get("namespace"):
+            namespace = self._namespace(api_version, kind, None)
         return self.store.create(
             api_version, kind, obj, namespace=namespace, dry_run=dry_run,
             field_manager=field_manager or self.field_manager,
@@ -207,7 +220,8 @@ class MemoryClient(WaitMixin):
         dry_run: bool = False,
     ) -> dict[str, Any]:
         return self.store.patch(
-            api_version, kind, name, deep_copy(patch), namespace=namespace,
+            api_version, kind, name, deep_copy(patch),
+            namespace=self._namespace(api_version, kind, namespace),
             patch_type=patch_type, field_manager=field_manager or self.field_manager,
             force=force, dry_run=dry_run,
         )
@@ -233,7 +247,8 @@ class MemoryClient(WaitMixin):
         field_manager: str | None = None,
     ) -> dict[str, Any]:
         return self.store.patch(
-            api_version, kind, name, deep_copy(patch), namespace=namespace,
+            api_version, kind, name, deep_copy(patch),
+            namespace=self._namespace(api_version, kind, namespace),
             patch_type=patch_type, subresource="status",
             field_manager=field_manager or self.field_manager,
         )
@@ -251,7 +266,8 @@ class MemoryClient(WaitMixin):
         dry_run: bool = False,
     ) -> dict[str, Any]:
         return self.store.delete(
-            api_version, kind, name, namespace=namespace, propagation_policy=propagation_policy,
+            api_version, kind, name, namespace=self._namespace(api_version, kind, namespace),
+            propagation_policy=propagation_policy,
             grace_period_seconds=grace_period_seconds, preconditions=preconditions,
             dry_run=dry_run,
         )

@@ -123,3 +123,11 @@ async def test_status_writes_to_a_kind_without_status_subresource_are_not_found(
     with pytest.raises(NotFound):
         await client.patch_status("v1", "ConfigMap", "counter", {"status": {"x": 1}},
                                   namespace="default")
+
+
+async def test_namespaced_objects_default_to_the_default_namespace(client: MemoryClient) -> None:
+    created = await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})
+    assert created["metadata"]["namespace"] == "default"
+    assert (await client.get("v1", "ConfigMap", "x"))["metadata"]["name"] == "x"
+    namespace = await client.get("v1", "Namespace", "default")
+    assert "namespace" not in namespace["metadata"]
