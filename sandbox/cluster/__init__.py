@@ -1,4 +1,12 @@
-"""Fake-only Kubernetes behaviour: scheduler, kubelet, built-in controllers (issue Foundation II).
+"""Fake-only Kubernetes behaviour: what a real cluster's nodes and control plane do.
 
-Empty for now: the layer contracts in pyproject.toml already hold its place.
+- ``config``: cluster files (nodes, lifecycle knobs), validated;
+- ``scheduler``: binds pods to nodes with kube-scheduler's plugin framework;
+- ``kubelet``: runs bound pods' containers through a container ``runtime``;
+- ``runtime``: process, zygote and simulated container runtimes;
+- ``images``: the image catalog (what an image reference runs locally);
+- ``controllers``: namespace, garbage collector, workloads, services ...;
+- ``nodes``: Node objects and their Lease heartbeats.
+
+Everything here reaches the cluster through :mod:`sandbox.client` only.
 """
