@@ -197,12 +197,13 @@ class MemoryClient(WaitMixin):
         self,
         obj: Mapping[str, Any],
         *,
+        subresource: str | None = None,
         dry_run: bool = False,
         field_manager: str | None = None,
     ) -> dict[str, Any]:
         api_version, kind = _api_version_kind(obj)
         return self.store.replace(
-            api_version, kind, obj, dry_run=dry_run,
+            api_version, kind, obj, subresource=subresource, dry_run=dry_run,
             field_manager=field_manager or self.field_manager,
         )
 

@@ -114,10 +114,13 @@ class Client(Protocol):
         self,
         obj: Mapping[str, Any],
         *,
+        subresource: str | None = None,
         dry_run: bool = False,
         field_manager: str | None = None,
     ) -> dict[str, Any]:
-        """Update the whole object; a stale ``metadata.resourceVersion`` → Conflict."""
+        """Update the whole object; a stale ``metadata.resourceVersion`` → Conflict.
+        ``subresource`` writes through one (``"status"``, ``"finalize"`` of a
+        Namespace — how its ``spec.finalizers`` change)."""
         ...
 
     async def patch(

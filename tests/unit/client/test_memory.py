@@ -131,3 +131,14 @@ async def test_namespaced_objects_default_to_the_default_namespace(client: Memor
     assert (await client.get("v1", "ConfigMap", "x"))["metadata"]["name"] == "x"
     namespace = await client.get("v1", "Namespace", "default")
     assert "namespace" not in namespace["metadata"]
+
+
+async def test_a_namespace_is_finalized_through_the_finalize_subresource(client: MemoryClient) -> None:
+    await client.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}})
+    terminating = await client.delete("v1", "Namespace", "team")
+    terminating["spec"]["finalizers"] = []
+    await client.replace(terminating)  # the main resource cannot change spec.finalizers
+    assert (await client.get("v1", "Namespace", "team"))["spec"]["finalizers"] == ["kubernetes"]
+    await client.replace(terminating, subresource="finalize")
+    with pytest.raises(NotFound):
+        await client.get("v1", "Namespace", "team")
