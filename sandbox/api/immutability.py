@@ -139,6 +139,8 @@ def _pvc(old: Obj, new: Obj) -> list[FieldError]:
         spec.pop("resources", None)
         if not _get(old, "spec.volumeName"):
             spec.pop("volumeName", None)  # binding an unbound claim to a volume
+        if not _get(old, "spec.storageClassName"):
+            spec.pop("storageClassName", None)  # unset → the default class (1.28+)
         return spec
 
     if rest(old) != rest(new):

@@ -40,6 +40,7 @@ from typing import Any
 
 from sandbox.api.errors import FieldError
 from sandbox.api.kinds import split_api_version
+from sandbox.api.qos import qos_class
 from sandbox.api.schema.gofmt import GoValue, go_string_map
 from sandbox.api.schema.structural import validate_structural
 from sandbox.api.selectors import LabelSelector, label_key_errors, label_value_errors
@@ -703,7 +704,7 @@ def _validate_deployment(obj: Obj) -> list[FieldError]:
                     detail="may not be 0 when `maxSurge` is 0",
                 )
             )
-    elif kind not in ("", "RollingUpdate"):
+    elif kind not in ("", "RollingUpdate", "Recreate"):
         errors.append(
             FieldError(
                 "NotSupported",
@@ -1572,6 +1573,11 @@ def _default_pod(obj: Obj, create: bool) -> None:
         spec["serviceAccount"] = account
         spec.setdefault("priority", 0)
         spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+        # The pod strategy's PrepareForCreate: a new pod is Pending with its QoS class.
+        status = obj.setdefault("status", {})
+        if isinstance(status, dict):
+            status.setdefault("phase", "Pending")
+            status.setdefault("qosClass", qos_class(obj))
 
 
 def _default_deployment(obj: Obj, create: bool) -> None:

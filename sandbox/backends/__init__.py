@@ -1,4 +1,6 @@
-"""Assemble and run a cluster: inprocess and kind (issue Foundation II and the REST issue).
+"""Backends: ways to assemble and run a cluster.
 
-Empty for now: the layer contracts in pyproject.toml already hold its place.
+- ``inprocess``: the fake Kubernetes in this process (store, controllers,
+  scheduler, kubelets running pods as local processes);
+- ``kind``: a real cluster (a later issue).
 """

@@ -923,3 +923,12 @@ def test_numeric_yaml_keys_do_not_crash() -> None:
     assert len(validate_metadata(obj, namespaced=True)) == 0
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(), "data": {3: "x"}}
     assert validate_builtin(cm) == []
+
+
+def test_a_recreate_deployment_is_valid() -> None:
+    obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+           "spec": {"replicas": 1, "strategy": {"type": "Recreate"},
+                    "selector": {"matchLabels": {"app": "web"}},
+                    "template": {"metadata": {"labels": {"app": "web"}},
+                                 "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+    assert validate_builtin(obj) == []

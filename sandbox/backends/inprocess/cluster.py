@@ -1,0 +1,235 @@
+"""The in-process cluster: one async context manager assembling everything.
+
+```
+cluster file ─► Store (+ admission: ClusterIP allocation)
+                 │
+                 ├─ MemoryClient (logs from the kubelets' log files)
+                 ├─ Nodes + Lease heartbeats
+                 ├─ Manager ─ built-in controllers (namespace, GC, workloads, jobs, services …)
+                 ├─ Scheduler
+                 ├─ one Kubelet per node ─ a container runtime (zygote/process, or simulated)
+                 └─ ServiceProxy (clusterIP:port → ready endpoints)
+```
+
+``async with InProcessCluster.start("default") as cluster:`` brings all of it
+up and, on exit, stops it in the reverse order and kills every container
+process. Processes cannot outlive a crashed caller either: the runtimes
+register each container's process group with a watchdog that kills them when
+this process dies (see :mod:`sandbox.cluster.runtime.reaper`).
+
+This is the only place above the store that touches the store directly: it
+assembles a cluster; everything it starts talks to the cluster through the
+client.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sandbox.api.kinds import ResourceType
+from sandbox.client.memory import MemoryClient
+from sandbox.clock import Clock, SystemClock
+from sandbox.cluster import proxy as proxies
+from sandbox.cluster import services
+from sandbox.cluster.config import ClusterConfig, load_cluster
+from sandbox.cluster.controllers import (
+    cronjob,
+    daemonset,
+    deployment,
+    endpoints,
+    garbagecollector,
+    job,
+    namespace,
+    persistentvolume,
+    replicaset,
+    serviceaccount,
+    statefulset,
+)
+from sandbox.cluster.images.catalog import ImageCatalog
+from sandbox.cluster.kubelet import Kubelet, KubeletLogSource, LiveRuns
+from sandbox.cluster.network import node_pod_cidr
+from sandbox.cluster.nodes import NodeHeartbeat, register_nodes
+from sandbox.cluster.paths import SandboxPaths
+from sandbox.cluster.runtime.base import ContainerRuntime
+from sandbox.cluster.runtime.process import ProcessRuntime
+from sandbox.cluster.runtime.simulated import SimulatedRuntime
+from sandbox.cluster.runtime.zygote import ZygoteRuntime
+from sandbox.cluster.scheduler import Scheduler
+from sandbox.runtime import ControllerRegistry, Manager
+from sandbox.store import Store
+from sandbox.store.persistence import Persistence
+
+__all__ = ["InProcessCluster", "builtin_controllers"]
+
+log = logging.getLogger(__name__)
+
+
+def builtin_controllers(
+    *,
+    resources: Callable[[], Iterable[ResourceType]],
+    paths: SandboxPaths,
+    allocator: services.ClusterIPAllocator,
+    config: ClusterConfig,
+) -> ControllerRegistry:
+    """Kubernetes' built-in controllers under their kube-controller-manager names."""
+    registry = ControllerRegistry()
+    registry.register("namespace", functools.partial(namespace.controller, resources=resources))
+    registry.register("garbagecollector",
+                      functools.partial(garbagecollector.controller, resources=resources))
+    registry.register("replicaset", replicaset.controller)
+    registry.register("deployment", deployment.controller)
+    registry.register("statefulset", statefulset.controller)
+    registry.register("daemonset", daemonset.controller)
+    registry.register("job", functools.partial(
+        job.controller, backoff_base=config.lifecycle.crash_loop_base_delay,
+        backoff_max=config.lifecycle.crash_loop_max_delay,
+    ))
+    registry.register("cronjob", cronjob.controller)
+    registry.register("endpoints", endpoints.controller)
+    registry.register("serviceaccount", serviceaccount.controller)
+    registry.register("persistentvolume", functools.partial(persistentvolume.controller, paths=paths))
+    registry.register("clusterip-repair", functools.partial(services.controller, allocator=allocator))
+    return registry
+
+
+class InProcessCluster:
+    """A running in-process cluster. Create it with :meth:`start`."""
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        *,
+        store: Store,
+        client: MemoryClient,
+        paths: SandboxPaths,
+        clock: Clock,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.client = client
+        self.paths = paths
+        self.clock = clock
+        self.manager: Manager | None = None
+        self.scheduler: Scheduler | None = None
+        self.kubelets: dict[str, Kubelet] = {}
+        self.runtimes: list[ContainerRuntime] = []
+        self.proxy: proxies.ServiceProxy | None = None
+        self.heartbeat: NodeHeartbeat | None = None
+        self.live_runs = LiveRuns()
+
+    @classmethod
+    @asynccontextmanager
+    async def start(
+        cls,
+        cluster: str | Path | ClusterConfig = "default",
+        *,
+        home: str | Path | None = None,
+        clock: Clock | None = None,
+        persistence: Persistence | None = None,
+        controllers: Iterable[str] | None = None,
+    ) -> AsyncIterator[InProcessCluster]:
+        """Bring a cluster up; everything stops (and every process dies) on exit.
+
+        ``controllers`` limits the built-in controllers to those names (all
+        by default) — useful for teaching what each one does by its absence.
+        """
+        config = cluster if isinstance(cluster, ClusterConfig) else load_cluster(cluster)
+        paths = SandboxPaths(Path(home).resolve()) if home else SandboxPaths.default()
+        paths.home.mkdir(parents=True, exist_ok=True)
+        clock = clock or SystemClock()
+        store = Store(clock=clock, persistence=persistence)
+        allocator = services.ClusterIPAllocator(config.networking.service_cidr)
+        allocator.rebuild(store.list("v1", "Service")["items"])
+        store.admission.add_mutating("", "Service", allocator.allocate_cluster_ip,
+                                     name="clusterip-allocator")
+        live_runs = LiveRuns()
+        client = MemoryClient(store, logs=KubeletLogSource(paths, live=live_runs, clock=clock),
+                              clock=clock)
+        self = cls(config, store=store, client=client, paths=paths, clock=clock)
+        self.live_runs = live_runs
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(client.close)
+            stack.callback(store.close)
+            await self._start_nodes(stack)
+            await self._start_controllers(stack, allocator, controllers)
+            self.scheduler = Scheduler(client, clock=clock)
+            await self.scheduler.start()
+            stack.push_async_callback(self.scheduler.stop)
+            self.proxy = proxies.ServiceProxy(client, clock=clock)
+            await self.proxy.start()
+            stack.push_async_callback(self.proxy.stop)
+            await self._start_kubelets(stack)
+            log.info("in-process cluster %r is up: %d nodes", config.name, len(self.kubelets))
+            yield self
+
+    async def _start_nodes(self, stack: AsyncExitStack) -> None:
+        await register_nodes(self.client, self.config, clock=self.clock)
+        self.heartbeat = NodeHeartbeat(
+            self.client, self.config.node_names(), clock=self.clock,
+            interval=self.config.lifecycle.node_heartbeat_interval,
+            lease_duration=self.config.lifecycle.node_lease_duration,
+        )
+        self.heartbeat.start()
+        stack.push_async_callback(self.heartbeat.stop)
+
+    async def _start_controllers(
+        self,
+        stack: AsyncExitStack,
+        allocator: services.ClusterIPAllocator,
+        enabled: Iterable[str] | None,
+    ) -> None:
+        registry = builtin_controllers(
+            resources=self.store.registry.all, paths=self.paths, allocator=allocator,
+            config=self.config,
+        )
+        self.manager = Manager(self.client, clock=self.clock, registry=registry,
+                               enabled=list(enabled) if enabled is not None else None)
+        await self.manager.start()
+        stack.push_async_callback(self.manager.stop)
+
+    async def _start_kubelets(self, stack: AsyncExitStack) -> None:
+        catalog = ImageCatalog.load(user_file=self.paths.user_image_catalog)
+        lifecycle = self.config.lifecycle
+        process_runtime: ContainerRuntime | None = None
+        simulated_runtime: ContainerRuntime | None = None
+        index = 0
+        for node in self.config.nodes:
+            if node.runtime == "simulated":
+                if simulated_runtime is None:
+                    simulated_runtime = SimulatedRuntime(
+                        clock=self.clock, start_delay=lifecycle.simulated_start_delay)
+                    self.runtimes.append(simulated_runtime)
+                    stack.push_async_callback(simulated_runtime.close)
+                runtime = simulated_runtime
+            else:
+                if process_runtime is None:
+                    process_runtime = (ZygoteRuntime(clock=self.clock) if self.config.zygote
+                                       else ProcessRuntime(clock=self.clock))
+                    self.runtimes.append(process_runtime)
+                    stack.push_async_callback(process_runtime.close)
+                runtime = process_runtime
+            for name in node.names():
+                kubelet = Kubelet(
+                    name, client=self.client, runtime=runtime, catalog=catalog, paths=self.paths,
+                    lifecycle=lifecycle, clock=self.clock,
+                    pod_cidr=node_pod_cidr(self.config.networking.pod_cidr, index),
+                    live_runs=self.live_runs,
+                )
+                index += 1
+                await kubelet.start()
+                stack.push_async_callback(kubelet.stop)
+                self.kubelets[name] = kubelet
+
+    def container_pid(self, pod: dict[str, Any], container: str) -> int:
+        """The main process id of a running container (for fault injection)."""
+        node = pod["spec"]["nodeName"]
+        worker = self.kubelets[node].workers[pod["metadata"]["uid"]]
+        pid = worker.runs[container].handle.pid
+        if pid is None:
+            raise LookupError(f"container {container} of pod {pod['metadata']['name']} has no process")
+        return pid
