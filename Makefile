@@ -26,6 +26,8 @@ lint: install
 
 bench: install
 	$(BIN)/python -m benchmarks.store_bench
+	$(BIN)/python -m benchmarks.cluster_bench
+	$(BIN)/python -m benchmarks.scheduler_bench
 
 demo: install
 	$(BIN)/python examples/toy_controller.py

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Mapping, MutableMapping
 from typing import Any, Literal
 
 from sandbox.api.errors import AlreadyExists, ApiError, BadRequest, NotFound
@@ -89,26 +90,41 @@ async def record_event(
     message: str,
     component: str,
     clock: Clock | None = None,
+    seen: MutableMapping[tuple[str, ...], tuple[str, int]] | None = None,
 ) -> dict[str, Any]:
-    """Record an Event about ``obj`` (or count a repeat of an identical one); returns it."""
+    """Record an Event about ``obj`` (or count a repeat of an identical one); returns it.
+
+    ``seen`` is a recorder's own memory of the events it wrote (key → name,
+    count), like client-go's event correlator: with it a repeat is a single
+    patch and a new event a single create, with no list of the namespace's
+    events — which matters when a scheduler records ten thousand of them.
+    """
     clock = clock or SystemClock()
     now = format_time(clock.now())
     involved = _involved(obj)
     namespace = involved.get("namespace") or "default"
     key = (type, reason, message, component)
-    if involved["uid"]:
-        existing = await _find(client, namespace, involved, key)
-        if existing is not None:
-            try:
-                return await client.patch(
-                    "v1",
-                    "Event",
-                    meta(existing)["name"],
-                    {"count": int(existing.get("count") or 1) + 1, "lastTimestamp": now},
-                    namespace=namespace,
-                )
-            except NotFound:
-                pass  # deleted (expired) meanwhile: start a new one
+    memo_key = (namespace, involved["uid"], involved["name"], *key)
+    existing: tuple[str, int] | None = None
+    if seen is not None:
+        existing = seen.get(memo_key)
+    elif involved["uid"]:
+        found = await _find(client, namespace, involved, key)
+        if found is not None:
+            existing = (meta(found)["name"], int(found.get("count") or 1))
+    if existing is not None:
+        name, count = existing
+        try:
+            patched = await client.patch(
+                "v1", "Event", name, {"count": count + 1, "lastTimestamp": now},
+                namespace=namespace,
+            )
+        except NotFound:
+            pass  # deleted (expired) meanwhile: start a new one
+        else:
+            if seen is not None:
+                seen[memo_key] = (name, count + 1)
+            return patched
     event: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Event",
@@ -127,19 +143,44 @@ async def record_event(
     for _ in range(3):
         event["metadata"]["name"] = f"{involved['name']}.{secrets.token_hex(8)}"
         try:
-            return await client.create(event, namespace=namespace)
+            created = await client.create(event, namespace=namespace)
         except AlreadyExists:
             continue
+        if seen is not None:
+            seen[memo_key] = (event["metadata"]["name"], 1)
+        return created
     raise AlreadyExists(f"could not find a free name for an event about {involved['name']!r}")
+
+
+class _LRU(OrderedDict[tuple[str, ...], tuple[str, int]]):
+    """The recorder's memory of its events, bounded (oldest forgotten first)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def get(self, key: tuple[str, ...], default: Any = None) -> Any:
+        if key in self:
+            self.move_to_end(key)
+        return super().get(key, default)
+
+    def __setitem__(self, key: tuple[str, ...], value: tuple[str, int]) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
 
 
 class EventRecorder:
     """Records events as one component; logs failures instead of raising them."""
 
-    def __init__(self, client: Client, *, component: str, clock: Clock | None = None) -> None:
+    def __init__(
+        self, client: Client, *, component: str, clock: Clock | None = None, memory: int = 4096
+    ) -> None:
         self.client = client
         self.component = component
         self.clock: Clock = clock or SystemClock()
+        self._seen: _LRU = _LRU(memory)
 
     async def event(
         self, obj: Mapping[str, Any], *, type: EventType, reason: str, message: str
@@ -154,6 +195,7 @@ class EventRecorder:
                 message=message,
                 component=self.component,
                 clock=self.clock,
+                seen=self._seen,
             )
         except ApiError as exc:
             log.warning(

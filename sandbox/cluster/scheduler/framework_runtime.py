@@ -35,6 +35,8 @@ from typing import Any
 
 from sandbox.clock import Clock
 from sandbox.cluster.scheduler.framework import (
+    BatchFilterPlugin,
+    BatchScorePlugin,
     BindPlugin,
     ClusterEvent,
     Code,
@@ -107,6 +109,19 @@ def go_duration(seconds: float) -> str:
 
 def _trim(value: float) -> str:
     return f"{value:.9f}".rstrip("0").rstrip(".")
+
+
+NodesFilter = Callable[[CycleState, PodInfo, list[NodeInfo]], list[Status | None]]
+NodesScorer = Callable[[CycleState, PodInfo, list[NodeInfo]], list[int]]
+
+
+def _one_by_one(per_node: Callable[[CycleState, PodInfo, NodeInfo], Any]) -> Callable[..., list[Any]]:
+    """The batch form of a per-node Filter or Score method."""
+
+    def over(state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> list[Any]:
+        return [per_node(state, pod, node) for node in nodes]
+
+    return over
 
 
 class _WaitingPod:
@@ -206,11 +221,18 @@ class Framework:
             for p in plugins
             if isinstance(p, ScorePlugin)
         ]
+        self._score_nodes: dict[str, NodesScorer] = {
+            p.name: p.score_nodes if isinstance(p, BatchScorePlugin) else _one_by_one(p.score)
+            for p, _, _ in self.score_plugins
+        }
         self.reserve_plugins = [p for p in plugins if isinstance(p, ReservePlugin)]
         self.permit_plugins = [p for p in plugins if isinstance(p, PermitPlugin)]
         self.bind_plugins = [p for p in plugins if isinstance(p, BindPlugin)]
         self.post_bind_plugins = [p for p in plugins if isinstance(p, PostBindPlugin)]
-        self._filters = [(p.name, p.filter) for p in self.filter_plugins]
+        self._filters: list[tuple[str, NodesFilter]] = [
+            (p.name, p.filter_nodes if isinstance(p, BatchFilterPlugin) else _one_by_one(p.filter))
+            for p in self.filter_plugins
+        ]
         self.events: dict[str, frozenset[ClusterEvent]] = {
             p.name: frozenset(p.events_to_register()) for p in plugins
         }
@@ -239,8 +261,9 @@ class Framework:
             )
         return result
 
-    def filters(self, state: CycleState) -> list[tuple[str, Callable[..., Status | None]]]:
-        """``(plugin name, filter)`` of the Filter plugins this pod did not skip."""
+    def filters(self, state: CycleState) -> list[tuple[str, NodesFilter]]:
+        """``(plugin name, filter over a list of nodes)`` of the Filter plugins this
+        pod did not skip, in profile order."""
         skipped = state.skip_filter_plugins
         if not skipped:
             return self._filters
@@ -281,20 +304,18 @@ class Framework:
 
     def run_score(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> list[int]:
         """The weighted total score of each node, in the order of ``nodes``."""
-        totals = [0] * len(nodes)
+        totals: list[int] | None = None
         skipped = state.skip_score_plugins
         for plugin, weight, normalize in self.score_plugins:
             if plugin.name in skipped:
                 continue
-            score = plugin.score
-            scores = [score(state, pod, node) for node in nodes]
+            scores = self._score_nodes[plugin.name](state, pod, nodes)
             if normalize is not None:
                 normalize(state, pod, scores)
-            if weight == 1:
-                totals = [t + s for t, s in zip(totals, scores, strict=True)]
-            else:
-                totals = [t + s * weight for t, s in zip(totals, scores, strict=True)]
-        return totals
+            if weight != 1:
+                scores = [s * weight for s in scores]
+            totals = scores if totals is None else [t + s for t, s in zip(totals, scores, strict=True)]
+        return totals if totals is not None else [0] * len(nodes)
 
     # Reserve / Permit -------------------------------------------------------------------------
 

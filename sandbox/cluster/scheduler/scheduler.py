@@ -355,8 +355,6 @@ class Scheduler:
     # The scheduling loop ---------------------------------------------------------------------
 
     async def _run(self) -> None:
-        import time
-        deadline = 0.0
         while True:
             qpi = await self.queue.pop()
             try:
@@ -365,10 +363,7 @@ class Scheduler:
                 log.exception("scheduling pod %s failed", qpi.key)
                 self._fail(qpi, self.queue.scheduling_cycle, Status(Code.Error, str(err)), str(err))
             # Let bindings, informers and status writes progress between pods.
-            now = time.perf_counter()
-            if now >= deadline:
-                await asyncio.sleep(0)
-                deadline = time.perf_counter() + 0.002
+            await asyncio.sleep(0)
 
     def _schedule_one(self, qpi: QueuedPodInfo) -> None:
         """One scheduling cycle: decide, assume, reserve, permit; binding continues in a task."""
@@ -468,7 +463,7 @@ class Scheduler:
             chunk = ordered[processed : processed + wanted - len(feasible)]
             processed += len(chunk)
             for name, check in filters:
-                verdicts = [check(state, pod, node) for node in chunk]
+                verdicts = check(state, pod, chunk)
                 if verdicts.count(None) == len(verdicts):
                     continue
                 passed = []

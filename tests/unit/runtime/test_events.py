@@ -132,8 +132,34 @@ async def test_the_recorder_logs_api_errors_instead_of_raising(
         async def list(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
             raise Forbidden("events is forbidden")
 
+        async def create(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            raise Forbidden("events is forbidden")
+
     obj = await configmap(client)
     recorder = EventRecorder(Refusing(), component="toy", clock=clock)  # type: ignore[arg-type]
     caplog.set_level(logging.WARNING, logger="sandbox.runtime.events")
     assert await recorder.event(obj, type="Warning", reason="R", message="m") is None
     assert "events is forbidden" in caplog.text
+
+
+async def test_a_recorder_counts_repeats_from_its_memory_without_listing(
+    client: MemoryClient, clock: FakeClock
+) -> None:
+    obj = await configmap(client)
+    recorder = EventRecorder(client, component="toy", clock=clock)
+    await recorder.event(obj, type="Warning", reason="R", message="m")
+    lists = 0
+    original = client.list
+
+    async def counting_list(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        nonlocal lists
+        lists += 1
+        return await original(*args, **kwargs)
+
+    client.list = counting_list  # type: ignore[method-assign]
+    await recorder.event(obj, type="Warning", reason="R", message="m")
+    await recorder.event(obj, type="Warning", reason="R", message="other")
+    client.list = original  # type: ignore[method-assign]
+    events = (await client.list("v1", "Event", namespace="default"))["items"]
+    assert lists == 0
+    assert sorted((e["message"], e["count"]) for e in events) == [("m", 2), ("other", 1)]

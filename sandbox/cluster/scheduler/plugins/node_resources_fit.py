@@ -46,7 +46,7 @@ from sandbox.cluster.scheduler.framework import (
 from sandbox.cluster.scheduler.plugins.least_allocated import (
     DEFAULT_RESOURCES,
     STRATEGIES,
-    Scorer,
+    ScoringStrategy,
 )
 
 __all__ = ["NAME", "NodeResourcesFit", "insufficient_resources", "new"]
@@ -85,10 +85,12 @@ def insufficient_resources(
 class NodeResourcesFit:
     name = NAME
 
-    def __init__(self, *, scorer: Scorer, ignored: Collection[str] = ()) -> None:
-        # The strategy is the Score method itself: one call per node, not two.
-        self.score: Scorer = scorer
+    def __init__(self, *, strategy: ScoringStrategy, ignored: Collection[str] = ()) -> None:
+        self._strategy = strategy
         self._ignored = frozenset(ignored)
+        # Score is the strategy's own methods: no extra call per node.
+        self.score = strategy.score
+        self.score_nodes = strategy.score_nodes
 
     def events_to_register(self) -> Collection[ClusterEvent]:
         return ("NodeAdd", "NodeUpdate", "AssignedPodDelete")
@@ -111,6 +113,25 @@ class NodeResourcesFit:
             return None
         return Status(Code.Unschedulable, *reasons)
 
+    def filter_nodes(
+        self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]
+    ) -> list[Status | None]:
+        want = pod.requests
+        if want.scalar or want.ephemeral_storage:
+            return [self.filter(state, pod, node) for node in nodes]
+        cpu = want.milli_cpu
+        memory = want.memory
+        return [
+            None
+            if (
+                len(node.pods) < node.allocatable.allowed_pod_number
+                and cpu <= node.allocatable.milli_cpu - node.requested.milli_cpu
+                and memory <= node.allocatable.memory - node.requested.memory
+            )
+            else self.filter(state, pod, node)
+            for node in nodes
+        ]
+
 
 def new(args: Mapping[str, Any], handle: Handle) -> NodeResourcesFit:
     strategy = args.get("scoringStrategy") or {}
@@ -123,5 +144,5 @@ def new(args: Mapping[str, Any], handle: Handle) -> NodeResourcesFit:
         (r["name"], int(r.get("weight", 1))) for r in strategy.get("resources") or ()
     ) or DEFAULT_RESOURCES
     return NodeResourcesFit(
-        scorer=STRATEGIES[kind](resources), ignored=args.get("ignoredResources") or ()
+        strategy=STRATEGIES[kind](resources), ignored=args.get("ignoredResources") or ()
     )

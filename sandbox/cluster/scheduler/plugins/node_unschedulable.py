@@ -47,6 +47,11 @@ class NodeUnschedulable:
             return None
         return Status(Code.UnschedulableAndUnresolvable, ERR_REASON)
 
+    def filter_nodes(
+        self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]
+    ) -> list[Status | None]:
+        return [self.filter(state, pod, node) if node.unschedulable else None for node in nodes]
+
 
 def new(args: Mapping[str, Any], handle: Handle) -> NodeUnschedulable:
     return NodeUnschedulable()

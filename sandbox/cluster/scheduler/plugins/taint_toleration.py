@@ -102,6 +102,11 @@ class TaintToleration:
             return None
         return Status(Code.UnschedulableAndUnresolvable, untolerated_taint_reason(taint))
 
+    def filter_nodes(
+        self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]
+    ) -> list[Status | None]:
+        return [self.filter(state, pod, node) if node.no_schedule_taints else None for node in nodes]
+
     def pre_score(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> Status | None:
         if not any(node.prefer_no_schedule_taints for node in nodes):
             return Status(Code.Skip)

@@ -69,3 +69,15 @@ def test_the_init_container_rule_decides_the_fit() -> None:
 def test_an_unknown_scoring_strategy_is_refused() -> None:
     with pytest.raises(ValueError, match="MostAllocated"):
         new({"scoringStrategy": {"type": "MostAllocated"}}, None)  # type: ignore[arg-type]
+
+
+def test_filtering_many_nodes_at_once_gives_the_per_node_answers() -> None:
+    full = node_info("full", pods="1")
+    full.add_pod(pod_info("running"))
+    busy = node_info("busy", cpu="2")
+    busy.add_pod(pod_info("hog", cpu="2"))
+    nodes = [node_info("free"), full, busy, node_info("gpu", extra={"nvidia.com/gpu": "1"})]
+    plugin = fit()
+    for pod in (pod_info("p", cpu="1"), pod_info("bare"), pod_info("g", gpu="1")):
+        state = CycleState()
+        assert plugin.filter_nodes(state, pod, nodes) == [plugin.filter(state, pod, n) for n in nodes]

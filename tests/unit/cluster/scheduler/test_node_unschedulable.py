@@ -28,3 +28,11 @@ def test_a_pod_tolerating_the_unschedulable_taint_may_use_a_cordoned_node() -> N
                       "effect": "NoSchedule"}],
     )
     assert NodeUnschedulable().filter(CycleState(), pod, node_info("w", unschedulable=True)) is None
+
+
+def test_filtering_many_nodes_at_once_gives_the_per_node_answers() -> None:
+    nodes = [node_info("open"), node_info("cordoned", unschedulable=True)]
+    plugin = NodeUnschedulable()
+    assert plugin.filter_nodes(CycleState(), pod_info(), nodes) == [
+        plugin.filter(CycleState(), pod_info(), n) for n in nodes
+    ]

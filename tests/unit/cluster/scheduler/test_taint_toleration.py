@@ -66,3 +66,11 @@ def test_nodes_with_fewer_untolerated_soft_taints_score_higher() -> None:
 def test_scoring_is_skipped_when_no_node_has_a_soft_taint() -> None:
     status = TaintToleration().pre_score(CycleState(), pod_info(), [node_info("a"), node_info("b")])
     assert status is not None and status.code == Code.Skip
+
+
+def test_filtering_many_nodes_at_once_gives_the_per_node_answers() -> None:
+    nodes = [node_info("clean"), node_info("g", taints=[GPU_TAINT])]
+    plugin = TaintToleration()
+    assert plugin.filter_nodes(CycleState(), pod_info(), nodes) == [
+        plugin.filter(CycleState(), pod_info(), n) for n in nodes
+    ]
