@@ -30,7 +30,7 @@ bench: install
 	$(BIN)/python -m benchmarks.scheduler_bench
 
 demo: install
-	$(BIN)/python examples/toy_controller.py
+	$(BIN)/python examples/cluster_tour.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -99,6 +99,12 @@ class Cache:
             self._assumed.discard(key)
             self._remove(key)
 
+    def pod(self, key: str) -> PodInfo | None:
+        """The assigned or assumed pod with this key."""
+        node_name = self._pod_nodes.get(key)
+        info = self._nodes.get(node_name) if node_name is not None else None
+        return info.pods.get(key) if info is not None else None
+
     def is_assumed(self, key: str) -> bool:
         return key in self._assumed
 

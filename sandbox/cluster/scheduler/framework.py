@@ -366,7 +366,9 @@ class PodInfo:
         "uid",
     )
 
-    def __init__(self, pod: Mapping[str, Any]) -> None:
+    def __init__(self, pod: Mapping[str, Any], *, previous: PodInfo | None = None) -> None:
+        """``previous``: this pod's info at an older version, whose requests are
+        reused (the API server lets a pod's spec change only in its images)."""
         m = pod.get("metadata") or {}
         spec = pod.get("spec") or {}
         self.pod = pod
@@ -380,6 +382,11 @@ class PodInfo:
         self.priority: int = int(spec.get("priority") or 0)
         self.tolerations: list[Mapping[str, Any]] = spec.get("tolerations") or []
         self.terminal = (pod.get("status") or {}).get("phase") in _TERMINAL_PHASES
+        if previous is not None and previous.uid == self.uid:
+            self.requests = previous.requests
+            self.non_zero_cpu = previous.non_zero_cpu
+            self.non_zero_memory = previous.non_zero_memory
+            return
         self.requests = _pod_requests(spec, non_zero=False)
         non_zero = _pod_requests(spec, non_zero=True)
         self.non_zero_cpu = non_zero.milli_cpu

@@ -330,7 +330,7 @@ class Scheduler:
                 if self.cache.remove_pod(key):
                     self._event("AssignedPodDelete")
             else:
-                self.cache.add_pod(PodInfo(new))
+                self.cache.add_pod(PodInfo(new, previous=self.cache.pod(key)))
         elif self._responsible(new) and not _is_terminal(new):
             self.queue.add(PodInfo(new))
         else:

@@ -172,3 +172,14 @@ def test_default_normalize_score_scales_to_100_and_can_reverse() -> None:
     zeros = [0, 0]
     default_normalize_score(zeros, reverse=True)
     assert zeros == [100, 100]
+
+
+def test_a_newer_version_of_a_pod_keeps_the_computed_requests() -> None:
+    first = pod_info("p", cpu="1")
+    newer = dict(first.pod)
+    newer["spec"] = {**first.pod["spec"], "nodeName": "w"}
+    again = PodInfo(newer, previous=first)
+    assert again.requests is first.requests and again.node_name == "w"
+    other = pod("p", cpu="2")
+    other["metadata"]["uid"] = "re-created"
+    assert PodInfo(other, previous=first).requests.milli_cpu == 2000
