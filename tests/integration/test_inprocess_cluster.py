@@ -337,3 +337,25 @@ async def test_the_gpu_node_takes_only_tolerating_gpu_pods(tmp_path: Path) -> No
         assert trainer["spec"]["nodeName"] == "gpu-1"
         assert plain["spec"]["nodeName"].startswith("worker-")
         assert "untolerated taint {nvidia.com/gpu: present}" in find_condition(greedy, "PodScheduled")["message"]
+
+
+async def test_simulated_nodes_take_pods_through_their_lifecycle_without_processes(tmp_path: Path) -> None:
+    from sandbox.cluster.config import ClusterConfig
+
+    config = ClusterConfig.model_validate({
+        "name": "sim", "zygote": False,
+        "nodes": [{"name": "sim", "count": 3, "runtime": "simulated",
+                   "capacity": {"cpu": "8", "memory": "16Gi", "pods": "110"}}],
+    })
+    async with InProcessCluster.start(config, home=tmp_path) as cluster:
+        client = cluster.client
+        deployment = web_deployment(replicas=10)
+        del deployment["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
+        await client.create(deployment)
+        await client.wait_for("apps/v1", "Deployment", "web", timeout=30,
+                              predicate=lambda d: d.get("status", {}).get("readyReplicas") == 10)
+        running = await pods(cluster, "app=web")
+        assert {p["spec"]["nodeName"] for p in running} == {"sim-0", "sim-1", "sim-2"}
+        assert all(p["status"]["phase"] == "Running" for p in running)
+        assert all(cluster.kubelets[p["spec"]["nodeName"]].workers[p["metadata"]["uid"]].runs["web"].handle.pid is None
+                   for p in running)

@@ -20,6 +20,10 @@ upstream code finds the same names:
 - :class:`Snapshot` — the ordered NodeInfos one scheduling cycle looks at.
 - The plugin protocols, one per extension point, and :class:`Handle`, what
   a plugin may use of the scheduler (client, clock, caches, waiting pods).
+  Filter and Score are called per node, thousands of times per pod in a
+  large cluster; a plugin may also offer a batch form of either
+  (:class:`BatchFilterPlugin`, :class:`BatchScorePlugin`), one Python loop
+  instead of one call per node, which must give the same answers.
 - :class:`FitError` — formats the aggregated "0/3 nodes are available: ..."
   message exactly like kube-scheduler 1.31.
 
@@ -232,18 +236,18 @@ class Resource:
         res.add_list(values)
         return res
 
-    def add_list(self, values: Mapping[str, Any] | None, sign: int = 1) -> None:
+    def add_list(self, values: Mapping[str, Any] | None) -> None:
         for name, amount in (values or {}).items():
             if name == "cpu":
-                self.milli_cpu += sign * cpu_millis(amount)
+                self.milli_cpu += cpu_millis(amount)
             elif name == "memory":
-                self.memory += sign * to_bytes(amount)
+                self.memory += to_bytes(amount)
             elif name == "ephemeral-storage":
-                self.ephemeral_storage += sign * to_bytes(amount)
+                self.ephemeral_storage += to_bytes(amount)
             elif name == "pods":
-                self.allowed_pod_number += sign * to_bytes(amount)
+                self.allowed_pod_number += to_bytes(amount)
             elif is_scalar_resource(name):
-                self.scalar[name] = self.scalar.get(name, 0) + sign * to_bytes(amount)
+                self.scalar[name] = self.scalar.get(name, 0) + to_bytes(amount)
 
     def add(self, other: Resource, sign: int = 1) -> None:
         self.milli_cpu += sign * other.milli_cpu

@@ -361,6 +361,7 @@ class Scheduler:
                 self._schedule_one(qpi)
             except Exception as err:
                 log.exception("scheduling pod %s failed", qpi.key)
+                self.cache.forget_pod(qpi.key)
                 self._fail(qpi, self.queue.scheduling_cycle, Status(Code.Error, str(err)), str(err))
             # Let bindings, informers and status writes progress between pods.
             await asyncio.sleep(0)
@@ -541,7 +542,7 @@ class Scheduler:
         rejected = status.is_rejected()
         qpi.unschedulable_plugins = set(plugins or ())
         self.queue.requeue_failed(qpi, cycle=cycle, rejected=rejected)
-        log.info("pod %s could not be scheduled: %s", qpi.key, message)
+        log.debug("pod %s could not be scheduled: %s", qpi.key, message)
         reason = "Unschedulable" if rejected else "SchedulerError"
         self.spawn(self._report_failure(qpi.pod, reason, message), name=f"report-{qpi.key}")
 

@@ -229,13 +229,14 @@ class Coscheduling:
         """Move the group to ``phase`` (never backwards from a later one), once."""
         m = pg["metadata"]
         full_name = f"{m.get('namespace')}/{m['name']}"
+        uid = m.get("uid") or full_name
         current = (pg.get("status") or {}).get("phase") or ""
-        if phase == current or self._phases_written.get(full_name) == phase:
+        if phase == current or self._phases_written.get(uid) == phase:
             return
         order = ("", "Pending", "Scheduling", "Scheduled")
         if current not in order or order.index(current) > order.index(phase):
             return
-        self._phases_written[full_name] = phase
+        self._phases_written[uid] = phase
         self._handle.spawn(
             self._handle.client.patch_status(
                 PODGROUP_API_VERSION,
