@@ -170,7 +170,17 @@ class _Handle:
 
 
 class Scheduler:
-    """kube-scheduler for one profile, over the client protocol."""
+    """kube-scheduler for one profile, over the client protocol.
+
+    ``registry`` and ``profile`` default to :data:`~sandbox.cluster.scheduler.registry.IN_TREE`
+    and :data:`~sandbox.cluster.scheduler.registry.DEFAULT_PROFILE`;
+    ``percentage_of_nodes_to_score`` (0..100, 0 or ``None`` adaptive) applies
+    unless the profile sets its own. ``recorder`` receives the events
+    (an :class:`EventRecorder` as ``default-scheduler`` by default), ``rng``
+    breaks ties between equally scored nodes (seed it for reproducible
+    placement), and ``pod_max_in_unschedulable_pods_duration`` is how long an
+    unschedulable pod waits for a helpful event before it is retried anyway.
+    """
 
     def __init__(
         self,

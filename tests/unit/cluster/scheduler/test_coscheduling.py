@@ -93,12 +93,12 @@ async def test_waiting_members_are_rejected_when_the_gang_times_out(
 ) -> None:
     await add_node(client, "a", cpu="8")
     await pod_group(client)
-    async with running(client, clock):
+    async with running(client, clock) as scheduler:
         # The third member belongs to a scheduler that never comes: the gang
         # exists (PreFilter is satisfied) but can never be complete.
         await members(client, MEMBERS[:2])
         await members(client, MEMBERS[2:], schedulerName="absent-scheduler")
-        await settle()
+        await until(lambda: len(scheduler.framework.waiting_pods.all()) == 2, what="both at Permit")
         await clock.advance(59)
         await settle()
         assert await message_of(client, "train-0") is None  # still waiting, node reserved
@@ -121,11 +121,14 @@ async def test_the_pod_group_schedule_timeout_overrides_the_default(
 ) -> None:
     await add_node(client, "a", cpu="8")
     await pod_group(client, min_member=2, scheduleTimeoutSeconds=10)
-    async with running(client, clock):
+    async with running(client, clock) as scheduler:
         await members(client, MEMBERS[:1])
         await members(client, MEMBERS[1:2], schedulerName="absent-scheduler")
+        await until(lambda: len(scheduler.framework.waiting_pods.all()) == 1, what="waiting at Permit")
+        await clock.advance(9)
         await settle()
-        await clock.advance(10)
+        assert await message_of(client, "train-0") is None
+        await clock.advance(1)
         await until(lambda: _has_message(client, "train-0"))
         assert await message_of(client, "train-0") == (
             "0/1 nodes are available: 1 rejected due to timeout after waiting 10s at plugin "
