@@ -22,10 +22,11 @@ daemon pod to its node (the scheduler then binds it there).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sandbox.api.objects import meta
+from sandbox.api.tolerations import find_untolerated_taint, tolerates
 
 __all__ = [
     "daemon_tolerations",
@@ -88,36 +89,6 @@ def matches_node_affinity(pod_spec: Mapping[str, Any], node: Mapping[str, Any]) 
     if required is None:
         return True
     return any(_term_matches(term, node) for term in required.get("nodeSelectorTerms") or ())
-
-
-def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
-    """``Toleration.ToleratesTaint``."""
-    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
-        return False
-    if toleration.get("key") and toleration["key"] != taint.get("key"):
-        return False
-    operator = toleration.get("operator") or "Equal"
-    if operator == "Exists":
-        return True
-    if operator == "Equal":
-        return (toleration.get("value") or "") == (taint.get("value") or "")
-    return False
-
-
-def find_untolerated_taint(
-    taints: Iterable[Mapping[str, Any]],
-    tolerations: Iterable[Mapping[str, Any]],
-    *,
-    effects: frozenset[str],
-) -> Mapping[str, Any] | None:
-    """The first taint with one of ``effects`` that no toleration tolerates."""
-    tolerations = list(tolerations)
-    for taint in taints:
-        if taint.get("effect") not in effects:
-            continue
-        if not any(tolerates(t, taint) for t in tolerations):
-            return taint
-    return None
 
 
 def daemon_tolerations(pod_spec: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -22,9 +22,14 @@ NodeUnschedulable, which asks whether a pod tolerates the cordon taint.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
+from sandbox.api.tolerations import (
+    find_untolerated_taint,
+    tolerates,
+    tolerations_tolerate_taint,
+)
 from sandbox.cluster.scheduler.framework import (
     ClusterEvent,
     Code,
@@ -48,40 +53,6 @@ __all__ = [
 
 NAME = "TaintToleration"
 _PRE_SCORE_KEY = "PreScore" + NAME
-
-
-def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
-    """``Toleration.ToleratesTaint``: an empty effect or key matches any; the
-    operator ``Exists`` ignores the value, ``Equal`` (the default) compares it."""
-    effect = toleration.get("effect") or ""
-    if effect and effect != taint.get("effect"):
-        return False
-    key = toleration.get("key") or ""
-    if key and key != taint.get("key"):
-        return False
-    operator = toleration.get("operator") or "Equal"
-    if operator == "Exists":
-        return True
-    if operator == "Equal":
-        return (toleration.get("value") or "") == (taint.get("value") or "")
-    return False
-
-
-def tolerations_tolerate_taint(
-    tolerations: Iterable[Mapping[str, Any]], taint: Mapping[str, Any]
-) -> bool:
-    return any(tolerates(t, taint) for t in tolerations)
-
-
-def find_untolerated_taint(
-    taints: Iterable[Mapping[str, Any]], tolerations: Iterable[Mapping[str, Any]]
-) -> Mapping[str, Any] | None:
-    """The first taint not tolerated, or ``None``."""
-    tolerations = list(tolerations)
-    for taint in taints:
-        if not tolerations_tolerate_taint(tolerations, taint):
-            return taint
-    return None
 
 
 def untolerated_taint_reason(taint: Mapping[str, Any]) -> str:
