@@ -359,3 +359,23 @@ async def test_simulated_nodes_take_pods_through_their_lifecycle_without_process
         assert all(p["status"]["phase"] == "Running" for p in running)
         assert all(cluster.kubelets[p["spec"]["nodeName"]].workers[p["metadata"]["uid"]].runs["web"].handle.pid is None
                    for p in running)
+
+
+async def test_a_gang_that_does_not_fit_schedules_none_of_its_pods(cluster: InProcessCluster) -> None:
+    client = cluster.client
+    await client.create({"apiVersion": "scheduling.x-k8s.io/v1alpha1", "kind": "PodGroup",
+                         "metadata": {"name": "trainers"}, "spec": {"minMember": 3}})
+    # Each worker has 4 CPUs: two 3-CPU pods fit, the third does not.
+    for i in range(3):
+        await client.create({"apiVersion": "v1", "kind": "Pod",
+                             "metadata": {"name": f"trainer-{i}",
+                                          "labels": {"scheduling.x-k8s.io/pod-group": "trainers"}},
+                             "spec": {"containers": [{"name": "main", "image": "busybox",
+                                                      "command": ["sleep", "300"],
+                                                      "resources": {"requests": {"cpu": "3"}}}]}})
+    for i in range(3):
+        await client.wait_for("v1", "Pod", f"trainer-{i}", condition=("PodScheduled", "False"), timeout=30)
+    await asyncio.sleep(0.5)
+    bound = [p["metadata"]["name"] for p in await pods(cluster, "scheduling.x-k8s.io/pod-group=trainers")
+             if p["spec"].get("nodeName")]
+    assert bound == []
