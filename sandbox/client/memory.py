@@ -8,7 +8,8 @@ you get back is yours).
 
 Pod logs are not the store's business: the cluster's kubelet provides them
 through a :class:`LogSource` handed to the client when the cluster is
-assembled. Without one, ``logs`` says so plainly.
+assembled. Without one, ``logs`` says so plainly. Logs outlive their pod
+(DESIGN.md §1.5): for a deleted pod, the log source's kept files answer.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
-from sandbox.api.errors import BadRequest
+from sandbox.api.errors import BadRequest, NotFound
 from sandbox.api.objects import deep_copy
 from sandbox.client.protocol import PatchType, PropagationPolicy, WatchEvent
 from sandbox.client.waiting import WaitMixin
@@ -41,6 +42,10 @@ class LogSource(Protocol):
         since_seconds: int | None,
         timestamps: bool,
     ) -> str: ...
+
+    def last_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The latest pod of that name with logs kept, after the pod itself is gone."""
+        ...
 
     def follow(
         self,
@@ -278,6 +283,16 @@ class MemoryClient(WaitMixin):
             raise BadRequest("this cluster has no kubelet serving pod logs")
         return self.log_source
 
+    def _pod_for_logs(self, name: str, namespace: str) -> dict[str, Any]:
+        """The pod, or — once it is deleted — what its kept logs say of it."""
+        try:
+            return self.store.get("v1", "Pod", name, namespace=namespace)
+        except NotFound:
+            kept = self.log_source.last_pod(namespace, name) if self.log_source else None
+            if kept is None:
+                raise
+            return kept
+
     async def logs(
         self,
         name: str,
@@ -289,7 +304,7 @@ class MemoryClient(WaitMixin):
         since_seconds: int | None = None,
         timestamps: bool = False,
     ) -> str:
-        pod = self.store.get("v1", "Pod", name, namespace=namespace)
+        pod = self._pod_for_logs(name, namespace)
         return await self._log_source().read(
             namespace, pod, container=container, previous=previous, tail_lines=tail_lines,
             since_seconds=since_seconds, timestamps=timestamps,
@@ -305,7 +320,7 @@ class MemoryClient(WaitMixin):
         since_seconds: int | None = None,
         timestamps: bool = False,
     ) -> AsyncIterator[str]:
-        pod = self.store.get("v1", "Pod", name, namespace=namespace)
+        pod = self._pod_for_logs(name, namespace)
         async for line in self._log_source().follow(
             namespace, pod, container=container, tail_lines=tail_lines,
             since_seconds=since_seconds, timestamps=timestamps,

@@ -379,3 +379,16 @@ async def test_a_gang_that_does_not_fit_schedules_none_of_its_pods(cluster: InPr
     bound = [p["metadata"]["name"] for p in await pods(cluster, "scheduling.x-k8s.io/pod-group=trainers")
              if p["spec"].get("nodeName")]
     assert bound == []
+
+
+async def test_logs_outlive_their_pod(cluster: InProcessCluster) -> None:
+    client = cluster.client
+    await client.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "once"},
+                         "spec": {"restartPolicy": "Never", "containers": [{
+                             "name": "main", "image": "python:3.11",
+                             "command": ["python", "-c", "print('last words')"]}]}})
+    await client.wait_for("v1", "Pod", "once", timeout=30,
+                          predicate=lambda p: p["status"].get("phase") == "Succeeded")
+    await client.delete("v1", "Pod", "once")
+    await client.wait_for("v1", "Pod", "once", deleted=True, timeout=30)
+    assert await client.logs("once", namespace="default") == "last words\n"

@@ -131,6 +131,21 @@ class KubeletLogSource:
         if pending:
             yield _render(_join(pending), timestamps)
 
+    def last_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The latest pod of this name whose logs are on disk, as a minimal pod
+        (metadata and container names) — so logs outlive their pod (DESIGN.md §1.5)."""
+        prefix = f"{namespace}_{name}_"
+        candidates = [d for d in self.paths.logs.glob(f"{prefix}*") if d.is_dir()]
+        if not candidates:
+            return None
+        latest = max(candidates, key=lambda d: d.stat().st_mtime)
+        containers = sorted(c.name for c in latest.iterdir() if c.is_dir())
+        return {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": namespace, "uid": latest.name[len(prefix):]},
+            "spec": {"containers": [{"name": c} for c in containers]},
+        }
+
     # Which file -------------------------------------------------------------------
 
     def log_path(
