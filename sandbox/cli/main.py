@@ -1,7 +1,12 @@
 """Entry point of the ``sandbox`` command.
 
-Commands arrive with later issues (``up``, ``down``, ``scenario``, ``get`` ...);
-today the command reports its version and what it can do.
+One click group; each area of commands lives in its own module and is added
+here, so ``main.py`` is the table of contents:
+
+- :mod:`.daemon_cmds` — ``up``, ``status``, ``down``: the background sandbox;
+- :mod:`.kubectl_cmd` — ``kubectl …``: the real kubectl with the sandbox's kubeconfig.
+
+Later issues add ``doctor``, ``scenario`` and the kubectl-shaped verbs.
 """
 
 from __future__ import annotations
@@ -9,12 +14,30 @@ from __future__ import annotations
 import click
 
 from sandbox import __version__
+from sandbox.cli.daemon_cmds import down, status, up
+from sandbox.cli.kubectl_cmd import kubectl
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog="""\b
+Examples:
+  sandbox up                       # start the sandbox in the background
+  sandbox status                   # is it healthy? nodes, pods, URLs
+  sandbox kubectl get pods -A      # real kubectl, pointed at the sandbox
+  sandbox down                     # stop it; its objects come back with the next `up`
+""")
 @click.version_option(__version__, prog_name="sandbox")
 def cli() -> None:
-    """kf-sandbox: a local, all-in-one simulation of a Kubeflow platform."""
+    """kf-sandbox: a local, all-in-one simulation of a Kubeflow platform.
+
+    The sandbox home (state, logs, kubeconfig) is $SANDBOX_HOME, else
+    ~/.kf-sandbox; every command takes --home to choose another.
+    """
+
+
+cli.add_command(up)
+cli.add_command(status)
+cli.add_command(down)
+cli.add_command(kubectl)
 
 
 def main() -> None:

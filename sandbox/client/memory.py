@@ -209,6 +209,8 @@ class MemoryClient(WaitMixin):
         api_version, kind = _api_version_kind(obj)
         return self.store.replace(
             api_version, kind, obj, subresource=subresource, dry_run=dry_run,
+            namespace=(obj.get("metadata") or {}).get("namespace")
+            or self._namespace(api_version, kind, None),
             field_manager=field_manager or self.field_manager,
         )
 
@@ -238,6 +240,8 @@ class MemoryClient(WaitMixin):
         api_version, kind = _api_version_kind(obj)
         return self.store.replace(
             api_version, kind, obj, subresource="status",
+            namespace=(obj.get("metadata") or {}).get("namespace")
+            or self._namespace(api_version, kind, None),
             field_manager=field_manager or self.field_manager,
         )
 

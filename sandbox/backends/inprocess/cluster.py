@@ -8,7 +8,9 @@ cluster file ─► Store (+ admission: ClusterIP allocation)
                  ├─ Manager ─ built-in controllers (namespace, GC, workloads, jobs, services …)
                  ├─ Scheduler
                  ├─ one Kubelet per node ─ a container runtime (zygote/process, or simulated)
-                 └─ ServiceProxy (clusterIP:port → ready endpoints)
+                 ├─ ServiceProxy (clusterIP:port → ready endpoints)
+                 └─ ApiEndpoint, filled in by an ApiServer: ServiceAccount admission,
+                    kube-root-ca.crt, pods' KUBERNETES_SERVICE_* env (backends/inprocess/incluster.py)
 ```
 
 ``async with InProcessCluster.start("default") as cluster:`` brings all of it
@@ -32,10 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.api.kinds import ResourceType
+from sandbox.backends.inprocess.incluster import wire_service_accounts
 from sandbox.client.memory import MemoryClient
 from sandbox.clock import Clock, SystemClock
 from sandbox.cluster import proxy as proxies
 from sandbox.cluster import services
+from sandbox.cluster.apiendpoint import ApiEndpoint
 from sandbox.cluster.config import ClusterConfig, load_cluster
 from sandbox.cluster.controllers import (
     cronjob,
@@ -47,6 +51,7 @@ from sandbox.cluster.controllers import (
     namespace,
     persistentvolume,
     replicaset,
+    rootca,
     serviceaccount,
     statefulset,
 )
@@ -75,6 +80,7 @@ def builtin_controllers(
     paths: SandboxPaths,
     allocator: services.ClusterIPAllocator,
     config: ClusterConfig,
+    api_endpoint: ApiEndpoint,
 ) -> ControllerRegistry:
     """Kubernetes' built-in controllers under their kube-controller-manager names."""
     registry = ControllerRegistry()
@@ -92,6 +98,8 @@ def builtin_controllers(
     registry.register("cronjob", cronjob.controller)
     registry.register("endpoints", endpoints.controller)
     registry.register("serviceaccount", serviceaccount.controller)
+    # kube-root-ca.crt in every namespace, once an API server published its CA.
+    registry.register("root-ca-cert-publisher", functools.partial(rootca.controller, ca=api_endpoint))
     registry.register("persistentvolume", functools.partial(persistentvolume.controller, paths=paths))
     registry.register("clusterip-repair", functools.partial(services.controller, allocator=allocator))
     return registry
@@ -121,6 +129,9 @@ class InProcessCluster:
         self.proxy: proxies.ServiceProxy | None = None
         self.heartbeat: NodeHeartbeat | None = None
         self.live_runs = LiveRuns()
+        #: Filled in by an API server serving this cluster (ApiServer.start):
+        #: pods' KUBERNETES_SERVICE_* env, kube-root-ca.crt, ServiceAccount admission.
+        self.api_endpoint = ApiEndpoint()
 
     @classmethod
     @asynccontextmanager
@@ -152,6 +163,7 @@ class InProcessCluster:
                               clock=clock)
         self = cls(config, store=store, client=client, paths=paths, clock=clock)
         self.live_runs = live_runs
+        wire_service_accounts(store, self.api_endpoint)
         async with AsyncExitStack() as stack:
             stack.push_async_callback(client.close)
             stack.callback(store.close)
@@ -185,7 +197,7 @@ class InProcessCluster:
     ) -> None:
         registry = builtin_controllers(
             resources=self.store.registry.all, paths=self.paths, allocator=allocator,
-            config=self.config,
+            config=self.config, api_endpoint=self.api_endpoint,
         )
         self.manager = Manager(self.client, clock=self.clock, registry=registry,
                                enabled=list(enabled) if enabled is not None else None)
@@ -218,7 +230,7 @@ class InProcessCluster:
                     name, client=self.client, runtime=runtime, catalog=catalog, paths=self.paths,
                     lifecycle=lifecycle, clock=self.clock,
                     pod_cidr=node_pod_cidr(self.config.networking.pod_cidr, index),
-                    live_runs=self.live_runs,
+                    live_runs=self.live_runs, api_endpoint=self.api_endpoint,
                 )
                 index += 1
                 await kubelet.start()

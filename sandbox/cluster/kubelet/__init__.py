@@ -15,6 +15,8 @@ Modules, one concern each:
 - ``status`` / ``qos`` — pod status, phase, conditions and QoS class;
 - ``envvars`` / ``downward`` / ``expansion`` — env, downward API, ``$(VAR)``;
 - ``mounts`` — mount paths mapped onto host directories;
+- ``incluster`` — ``KUBERNETES_SERVICE_*`` env and the Python startup path
+  that let in-cluster clients reach the API server;
 - ``volumes/`` — one plugin per volume source, in a registry;
 - ``probes/`` — one handler per probe kind, in a registry, and the prober;
 - ``images`` — image "pulls" through the catalog, with back-off;

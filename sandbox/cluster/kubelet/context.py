@@ -14,6 +14,7 @@ from typing import Any
 
 from sandbox.client.protocol import Client
 from sandbox.clock import Clock
+from sandbox.cluster.apiendpoint import ApiEndpoint
 from sandbox.cluster.config import Lifecycle
 from sandbox.cluster.kubelet.images import ImagePuller
 from sandbox.cluster.kubelet.logs import LiveRuns
@@ -50,3 +51,6 @@ class NodeContext:
     probe_kinds: Mapping[str, ProbeKind]
     volume_plugins: Mapping[str, VolumePlugin]
     node_allocatable: Callable[[], Awaitable[Mapping[str, Any]]]
+    #: Where containers reach the API server (``KUBERNETES_SERVICE_*``); ``None``
+    #: or not serving: no such variables.
+    api_endpoint: ApiEndpoint | None = None

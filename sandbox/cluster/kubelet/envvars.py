@@ -2,9 +2,12 @@
 
 Order and precedence follow Kubernetes' ``makeEnvironmentVariables``:
 
-1. ``envFrom`` sources in order (a later source wins a clash), each key
+1. the Service variables the kubelet adds (``service_env``: the
+   ``KUBERNETES_*`` family, :mod:`.incluster`), which anything the
+   container defines overrides and its ``$(VAR)`` references may use;
+2. ``envFrom`` sources in order (a later source wins a clash), each key
    with the source's ``prefix``;
-2. ``env`` entries in order, overriding anything before. A ``value`` is
+3. ``env`` entries in order, overriding anything before. A ``value`` is
    ``$(VAR)``-expanded against the variables defined so far; ``valueFrom``
    reads a pod field or container resource (:mod:`.downward`), or a key of a
    ConfigMap or Secret (read through the client, once per resolution).
@@ -98,11 +101,12 @@ async def resolve_env(
     pod_ip: str,
     host_ip: str,
     node_allocatable: Mapping[str, Any],
+    service_env: Mapping[str, str] | None = None,
 ) -> EnvResult:
     """The container's variables in definition order, or :class:`ContainerConfigError`."""
     namespace = (pod.get("metadata") or {}).get("namespace") or "default"
     sources = _Sources(client, namespace)
-    result = EnvResult(env={})
+    result = EnvResult(env=dict(service_env or {}))
     env = result.env
 
     for source in container.get("envFrom") or ():

@@ -32,6 +32,7 @@ import psutil
 from sandbox.api.errors import NotFound
 from sandbox.client.protocol import Client, WatchEvent
 from sandbox.clock import Clock
+from sandbox.cluster.apiendpoint import ApiEndpoint
 from sandbox.cluster.config import Lifecycle
 from sandbox.cluster.images.catalog import ImageCatalog
 from sandbox.cluster.kubelet.backoff import CRASH_LOOP_RESET_AFTER
@@ -76,6 +77,7 @@ class Kubelet:
         crash_loop_reset_after: float = CRASH_LOOP_RESET_AFTER,
         probe_kinds: Mapping[str, ProbeKind] = PROBE_KINDS,
         volume_plugins: Mapping[str, VolumePlugin] = VOLUME_PLUGINS,
+        api_endpoint: ApiEndpoint | None = None,
     ) -> None:
         self.node_name = node_name
         self.client = client
@@ -106,6 +108,7 @@ class Kubelet:
             probe_kinds=probe_kinds,
             volume_plugins=volume_plugins,
             node_allocatable=self.node_allocatable,
+            api_endpoint=api_endpoint,
         )
         self.informer = SharedInformer(
             _NodePods(client, node_name), "v1", "Pod", clock=clock

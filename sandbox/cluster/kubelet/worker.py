@@ -50,6 +50,7 @@ from sandbox.cluster.kubelet.context import NodeContext
 from sandbox.cluster.kubelet.envvars import ContainerConfigError, resolve_env
 from sandbox.cluster.kubelet.expansion import expand
 from sandbox.cluster.kubelet.images import PullFailure, image_id
+from sandbox.cluster.kubelet.incluster import api_server_env, python_startup_env
 from sandbox.cluster.kubelet.mounts import MountTable, container_mounts
 from sandbox.cluster.kubelet.probes import ContainerProbes, ProbeTarget
 from sandbox.cluster.kubelet.status import ContainerRecord, pod_status
@@ -244,12 +245,18 @@ class PodWorker:
                         record.ready = init and state["terminated"].get("exitCode") == 0
                         record.last_state = old.get("lastState") or {}
                     elif "running" in state:
-                        record.last_state = {"terminated": {
+                        # Lost with the previous kubelet: the run ended, unseen. The
+                        # restart policy decides what follows (a new run moves this
+                        # into lastState), as for any other terminated container.
+                        record.state = {"terminated": {
                             "exitCode": 137,
                             "reason": "ContainerStatusUnknown",
                             "message": "The container could not be located when the pod was "
                                        "deleted.  The container used to be Running",
+                            "startedAt": state["running"].get("startedAt"),
+                            "finishedAt": format_time(self.node.clock.now()),
                         }}
+                        record.last_state = old.get("lastState") or {}
                     else:
                         record.last_state = old.get("lastState") or {}
                 self.records[record.name] = record
@@ -444,6 +451,7 @@ class PodWorker:
         resolved = await resolve_env(
             self.pod, container, client=self.node.client, pod_ip=self.pod_ip,
             host_ip=self.node.host_ip, node_allocatable=await self.node.node_allocatable(),
+            service_env=api_server_env(self.node.api_endpoint),
         )
         for source, keys in resolved.skipped:
             await self._event(
@@ -465,6 +473,9 @@ class PodWorker:
         env = entry.image_env()
         env["HOSTNAME"] = (self.pod.get("spec") or {}).get("hostname") or self.name
         env.update({name: mounts.map_value(value) for name, value in variables.items()})
+        if python:
+            # In-cluster clients read their token and CA from mapped paths (sandbox.podboot).
+            env.update(python_startup_env(env, mounts))
         env.update({
             "SANDBOX_MOUNTS": mounts.as_env(),
             "SANDBOX_POD_IP": self.pod_ip,

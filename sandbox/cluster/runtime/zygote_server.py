@@ -19,8 +19,9 @@ The zygote is single-threaded (a selector over the socket and a SIGCHLD
 wake-up pipe) so that forking is safe, and reaps its children itself.
 
 A child turns into the container's program the way the interpreter would
-start it (``-c``, ``-m``, a script path; ``-u -B -E -P``; ``PYTHONPATH``,
-``PYTHONUNBUFFERED``, ``PYTHONDONTWRITEBYTECODE``, ``PYTHONSAFEPATH``): a new
+start it (``-c``, ``-m``, a script path; ``-u -B -E -P``; ``PYTHONPATH``, with
+any ``sitecustomize`` it provides, ``PYTHONUNBUFFERED``,
+``PYTHONDONTWRITEBYTECODE``, ``PYTHONSAFEPATH``): a new
 session, stdio on the pipes, the container's cwd, environment and
 ``sys.argv``, default signal dispositions, fresh random seeds, a fresh
 ``__main__``; then the interpreter's exit rules (``SystemExit`` codes, a
@@ -284,7 +285,30 @@ def _prepare(request: dict[str, Any]) -> None:
             first = [os.path.dirname(os.path.realpath(plan["target"]))]
     sys.path[:] = first + entries + _BASE_PATH
     sys.orig_argv = list(plan["orig_argv"])
+    _customize_site(entries)
     _reseed()
+
+
+def _customize_site(entries: list[str]) -> None:
+    """What ``site`` does at interpreter startup: import ``sitecustomize``.
+
+    The zygote already ran any on its own path; one that the child's
+    ``PYTHONPATH`` provides (the kubelet's in-cluster bootstrap,
+    :mod:`sandbox.podboot`) is the child's to run, as a fresh interpreter would.
+    """
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", entries)
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["sitecustomize"] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:
+        # site.py's own words: the program still runs.
+        print(
+            f"Error in sitecustomize; set PYTHONVERBOSE for traceback:\n{type(err).__name__}: {err}",
+            file=sys.stderr,
+        )
 
 
 def _reseed() -> None:

@@ -1,8 +1,10 @@
-"""``projected`` volumes: configMap, secret and downwardAPI sources in one directory.
+"""``projected`` volumes: configMap, secret, downwardAPI and token sources in one directory.
 
 Each source contributes the files it would write as a volume of its own;
-a later source's file wins a clash. ``serviceAccountToken`` sources are
-refused (``FailedMount``): the sandbox issues no bound tokens yet.
+a later source's file wins a clash. A ``serviceAccountToken`` source writes
+the pod's ServiceAccount token (:mod:`.serviceaccounttoken`): with the
+``kube-root-ca.crt`` ConfigMap and the namespace from the downward API that
+is the ``kube-api-access-`` volume every pod gets at admission.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sandbox.cluster.kubelet.volumes.base import (
 from sandbox.cluster.kubelet.volumes.configmap import config_map_files
 from sandbox.cluster.kubelet.volumes.downwardapi import downward_files
 from sandbox.cluster.kubelet.volumes.secret import secret_files
+from sandbox.cluster.kubelet.volumes.serviceaccounttoken import service_account_token_files
 
 __all__ = ["setup"]
 
@@ -36,6 +39,10 @@ async def setup(ctx: VolumeContext, volume: Mapping[str, Any]) -> Path:
             files.update(await secret_files(ctx, {**defaults, **source["secret"]}))
         elif "downwardAPI" in source:
             files.update(downward_files(ctx, {**defaults, **source["downwardAPI"]}))
+        elif "serviceAccountToken" in source:
+            files.update(
+                await service_account_token_files(ctx, {**defaults, **source["serviceAccountToken"]})
+            )
         else:
             kinds = ", ".join(sorted(source)) or "(empty)"
             raise MountError(f"projected source {kinds} is not supported by the sandbox kubelet")
