@@ -28,6 +28,7 @@ bench: install
 	$(BIN)/python -m benchmarks.store_bench
 	$(BIN)/python -m benchmarks.cluster_bench
 	$(BIN)/python -m benchmarks.scheduler_bench
+	$(BIN)/python -m benchmarks.rest_bench
 
 demo: install
 	$(BIN)/python examples/cluster_tour.py

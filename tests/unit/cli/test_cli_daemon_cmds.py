@@ -26,9 +26,7 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for var in ("SANDBOX_HOME", "CI", "NO_COLOR", "SANDBOX_PORT", "SANDBOX_WEB_PORT"):
-        monkeypatch.delenv(var, raising=False)
+def runner() -> CliRunner:
     return CliRunner()
 
 
