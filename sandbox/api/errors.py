@@ -188,7 +188,8 @@ class Invalid(ApiError):
     def of(
         cls, kind: str, name: str, errors: list[FieldError], *, plural: str = "", group: str = ""
     ) -> Invalid:
-        """``Pod "bad" is invalid: spec.containers: Required value`` (several joined as a list)."""
+        """``Pod "bad" is invalid: spec.containers: Required value`` (several joined
+        as a list); kinds of a named group are qualified: ``Deployment.apps "web"``."""
         if len(errors) == 1:
             summary = errors[0].message
         else:
@@ -200,7 +201,9 @@ class Invalid(ApiError):
         }
         if group:
             details["group"] = group
-        return cls(f'{kind} "{name}" is invalid: {summary}', details=details, errors=errors)
+        # Kubernetes names the qualified kind: `Deployment.apps "web" is invalid`.
+        qualified = f"{kind}.{group}" if group else kind
+        return cls(f'{qualified} "{name}" is invalid: {summary}', details=details, errors=errors)
 
 
 class TooManyRequests(ApiError):

@@ -530,7 +530,7 @@ async def test_a_custom_resource_is_validated_against_its_schema(backend: Backen
         await c.create({"apiVersion": "example.com/v1", "kind": "Widget",
                         "metadata": {"name": "w"}, "spec": {"size": -1}})
     assert [e.field for e in err.value.errors] == ["spec.size"]
-    assert err.value.message.startswith('Widget "w" is invalid: spec.size: Invalid value: -1')
+    assert err.value.message.startswith('Widget.example.com "w" is invalid: spec.size: Invalid value: -1')
 
 
 async def test_strategic_merge_patch_on_a_custom_resource_is_unsupported(backend: Backend) -> None:

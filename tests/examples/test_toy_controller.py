@@ -19,7 +19,7 @@ async def test_demo_converges_retries_and_reports_terminal_errors(capsys: pytest
     await module.main()
     out = capsys.readouterr().out
     assert "Established=True (InitialNamesAccepted)" in out
-    assert 'Mirror "bad" is invalid: spec.copies: Invalid value: 9' in out
+    assert 'Mirror.sandbox.local "bad" is invalid: spec.copies: Invalid value: 9' in out
     assert "Ready=False (SourceMissing)" in out
     assert "reconciles: {'error': " in out  # retried with backoff before the source existed
     assert "ConfigMap settings-1: data={'learning_rate': '0.01'} owner=Mirror/settings" in out

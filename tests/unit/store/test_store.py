@@ -133,7 +133,7 @@ def test_invalid_objects_are_rejected_with_field_paths_and_nothing_is_stored(sto
     with pytest.raises(Invalid) as err:
         store.create("apps/v1", "Deployment", bad)
     assert err.value.message == (
-        'Deployment "web" is invalid: spec.replicas: Invalid value: -1: '
+        'Deployment.apps "web" is invalid: spec.replicas: Invalid value: -1: '
         "must be greater than or equal to 0"
     )
     assert err.value.status["details"]["causes"][0]["field"] == "spec.replicas"
