@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from contract_helpers import Backend, FakeLogSource, StreamingASGITransport
+from contract_helpers import Backend, FakeLogSource
 
 from sandbox.backends.inprocess.apiserver.app import create_app
 from sandbox.backends.inprocess.apiserver.server import ApiServer
@@ -28,6 +28,7 @@ from sandbox.client.kube import KubeClient
 from sandbox.client.memory import MemoryClient
 from sandbox.clock import FakeClock
 from sandbox.store import Store
+from sandbox.testing.asgi import StreamingASGITransport
 
 
 @dataclass

@@ -1,22 +1,18 @@
-"""Shared pieces of the client contract suite: a log source, a streaming ASGI transport, objects.
+"""Shared pieces of the client contract suite: a log source and objects.
 
 - :class:`FakeLogSource` is a :class:`~sandbox.client.memory.LogSource` whose
   lines the test writes, so ``logs``/``follow_logs`` can be checked on every
   backend without a kubelet.
-- :class:`StreamingASGITransport` hands an ASGI app's answer to httpx as it is
-  sent. httpx's own ``ASGITransport`` collects the whole body first, which a
-  watch or a followed log never finishes.
+- The ``kube`` backend over ASGI streams with
+  :class:`sandbox.testing.asgi.StreamingASGITransport`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
-
-import httpx
 
 from sandbox.client import Client
 from sandbox.clock import FakeClock
@@ -103,89 +99,6 @@ class FakeLogSource:
                 return
 
 
-class _AppStream(httpx.AsyncByteStream):
-    def __init__(
-        self, chunks: asyncio.Queue[bytes | None], task: asyncio.Task[None], disconnect: asyncio.Event
-    ) -> None:
-        self._chunks = chunks
-        self._task = task
-        self._disconnect = disconnect
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        while (chunk := await self._chunks.get()) is not None:
-            yield chunk
-        if self._task.done() and not self._task.cancelled() and self._task.exception():
-            raise self._task.exception()  # type: ignore[misc]
-
-    async def aclose(self) -> None:
-        self._disconnect.set()
-        if not self._task.done():
-            self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self._task
-
-
-class StreamingASGITransport(httpx.AsyncBaseTransport):
-    """Like ``httpx.ASGITransport``, but the body streams as the app sends it."""
-
-    def __init__(self, app: Callable[..., Any]) -> None:
-        self.app = app
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = b"".join([chunk async for chunk in request.stream])  # type: ignore[union-attr]
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": request.method,
-            "headers": [(k.lower(), v) for k, v in request.headers.raw],
-            "scheme": request.url.scheme,
-            "path": request.url.path,
-            "raw_path": request.url.raw_path.split(b"?")[0],
-            "query_string": request.url.query,
-            "server": (request.url.host, request.url.port),
-            "client": ("127.0.0.1", 123),
-            "root_path": "",
-        }
-        chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
-        started: asyncio.Future[tuple[int, list[Any]]] = asyncio.get_running_loop().create_future()
-        disconnect = asyncio.Event()
-        request_sent = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal request_sent
-            if not request_sent:
-                request_sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await disconnect.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                started.set_result((message["status"], message.get("headers", [])))
-            elif message["type"] == "http.response.body":
-                if message.get("body"):
-                    chunks.put_nowait(message["body"])
-                if not message.get("more_body", False):
-                    chunks.put_nowait(None)
-
-        async def run() -> None:
-            try:
-                await self.app(scope, receive, send)
-            except Exception as e:
-                if not started.done():
-                    started.set_exception(e)
-                raise
-            finally:
-                chunks.put_nowait(None)
-
-        task = asyncio.create_task(run())
-        await asyncio.wait({started, task}, return_when=asyncio.FIRST_COMPLETED)
-        if not started.done():
-            task.result()  # the app's exception, if any
-            raise RuntimeError("the ASGI app ended without answering")
-        status, headers = started.result()
-        return httpx.Response(status, headers=headers, stream=_AppStream(chunks, task, disconnect))
 
 
 async def eventually(check: Callable[[], bool], *, timeout: float = 2.0) -> None:

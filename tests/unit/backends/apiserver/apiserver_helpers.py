@@ -1,7 +1,7 @@
 """Shared pieces of the REST API tests: apps over a store, a streaming transport, objects.
 
 - :func:`api_client` — an ``httpx.AsyncClient`` over :func:`create_app` with
-  httpx's own ASGI transport (whole answers) or :class:`StreamingTransport`
+  httpx's own ASGI transport (whole answers) or :class:`StreamingASGITransport`
   (watches and followed logs, whose bodies never finish on their own).
 - :func:`auth_app` — the app with a token file (admin, alice) and RBAC.
 """
@@ -9,9 +9,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +19,13 @@ from sandbox.backends.inprocess.apiserver import create_app
 from sandbox.backends.inprocess.apiserver.auth import Authenticator, TokenFile
 from sandbox.backends.inprocess.apiserver.bootstrap import ensure_default_rbac
 from sandbox.store import Store
+from sandbox.testing.asgi import StreamingASGITransport
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 
 
 def api_client(app: Any, *, streaming: bool = False, token: str | None = None) -> httpx.AsyncClient:
-    transport = StreamingTransport(app) if streaming else httpx.ASGITransport(app)
+    transport = StreamingASGITransport(app) if streaming else httpx.ASGITransport(app)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.AsyncClient(transport=transport, base_url="https://127.0.0.1", headers=headers)
 
@@ -51,78 +50,6 @@ def auth_app(store: Store, tmp_path: Path, **app_options: Any) -> AuthSetup:
 # Streaming ---------------------------------------------------------------------------
 
 
-class _Body(httpx.AsyncByteStream):
-    def __init__(self, chunks: asyncio.Queue[bytes | None], task: asyncio.Task[None],
-                 gone: asyncio.Event) -> None:
-        self._chunks = chunks
-        self._task = task
-        self._gone = gone
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        while (chunk := await self._chunks.get()) is not None:
-            yield chunk
-
-    async def aclose(self) -> None:
-        self._gone.set()  # the client hangs up: the app sees http.disconnect
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(self._task, 2)
-
-
-class StreamingTransport(httpx.AsyncBaseTransport):
-    """Like ``httpx.ASGITransport``, but the body streams as the app sends it and
-    closing the response is a client disconnect."""
-
-    def __init__(self, app: Callable[..., Any]) -> None:
-        self.app = app
-        self.tasks: list[asyncio.Task[None]] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = b"".join([chunk async for chunk in request.stream])  # type: ignore[union-attr]
-        scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-            "method": request.method, "scheme": "https",
-            "headers": [(k.lower(), v) for k, v in request.headers.raw],
-            "path": request.url.path, "raw_path": request.url.raw_path.split(b"?")[0],
-            "query_string": request.url.query, "root_path": "",
-            "server": ("127.0.0.1", 443), "client": ("127.0.0.1", 1234),
-        }
-        chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
-        started: asyncio.Future[tuple[int, list[Any]]] = asyncio.get_running_loop().create_future()
-        gone = asyncio.Event()
-        sent = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await gone.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                started.set_result((message["status"], message.get("headers", [])))
-            elif message["type"] == "http.response.body":
-                if message.get("body"):
-                    chunks.put_nowait(message["body"])
-                if not message.get("more_body", False):
-                    chunks.put_nowait(None)
-
-        async def run() -> None:
-            try:
-                await self.app(scope, receive, send)
-            except Exception as err:
-                if not started.done():
-                    started.set_exception(err)
-                raise
-            finally:
-                chunks.put_nowait(None)
-
-        task = asyncio.create_task(run())
-        self.tasks.append(task)
-        await asyncio.wait({started, task}, return_when=asyncio.FIRST_COMPLETED)
-        status, headers = started.result()
-        return httpx.Response(status, headers=headers, stream=_Body(chunks, task, gone))
 
 
 async def read_events(response: httpx.Response, count: int, *, timeout: float = 2.0) -> list[dict]:
