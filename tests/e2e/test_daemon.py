@@ -9,7 +9,6 @@ again (the Deployment and its pods are back and Running) → down.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -24,12 +23,6 @@ import psutil
 import pytest
 
 pytestmark = pytest.mark.slow
-
-needs_apiserver = pytest.mark.skipif(
-    importlib.util.find_spec("sandbox.backends.inprocess.apiserver.server") is None,
-    reason="the REST ApiServer (sandbox/backends/inprocess/apiserver/server.py) "
-           "is not built yet: the daemon cannot serve without it",
-)
 
 DEPLOYMENT = {
     "apiVersion": "apps/v1", "kind": "Deployment",
@@ -118,7 +111,6 @@ def wait_running_pods(home: Path, *, restarts: int, timeout: float = 30) -> list
         time.sleep(0.2)
 
 
-@needs_apiserver
 def test_up_status_down_and_up_again_brings_everything_back(home: Path) -> None:
     from kubernetes import client
 
@@ -166,7 +158,6 @@ def test_up_status_down_and_up_again_brings_everything_back(home: Path) -> None:
     assert processes_of(home) == []
 
 
-@needs_apiserver
 def test_the_web_port_answers_with_the_index(home: Path) -> None:
     import httpx
 
@@ -178,7 +169,6 @@ def test_the_web_port_answers_with_the_index(home: Path) -> None:
     assert httpx.get(report["web_url"] + "/healthz").text == "ok"
 
 
-@needs_apiserver
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_sandbox_kubectl_reaches_the_sandbox_with_kubectls_exit_code(home: Path) -> None:
     up(home)
