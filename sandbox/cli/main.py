@@ -4,9 +4,10 @@ One click group; each area of commands lives in its own module and is added
 here, so ``main.py`` is the table of contents:
 
 - :mod:`.daemon_cmds` — ``up``, ``status``, ``down``: the background sandbox;
-- :mod:`.kubectl_cmd` — ``kubectl …``: the real kubectl with the sandbox's kubeconfig.
+- :mod:`.kubectl_cmd` — ``kubectl …``: the real kubectl with the sandbox's kubeconfig;
+- :mod:`.verbs` — ``get``, ``describe``, ``logs``, ``events``, ``wait``: kubectl's reading verbs.
 
-Later issues add ``doctor``, ``scenario`` and the kubectl-shaped verbs.
+Later issues add ``doctor`` and ``scenario``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import click
 from sandbox import __version__
 from sandbox.cli.daemon_cmds import down, status, up
 from sandbox.cli.kubectl_cmd import kubectl
+from sandbox.cli.verbs import describe, events, get, logs, wait
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog="""\b
@@ -38,6 +40,8 @@ cli.add_command(up)
 cli.add_command(status)
 cli.add_command(down)
 cli.add_command(kubectl)
+for _verb in (get, describe, logs, events, wait):
+    cli.add_command(_verb)
 
 
 def main() -> None:

@@ -14,8 +14,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox.backends.inprocess.apiserver.auth import TokenFile
 from sandbox.backends.inprocess.apiserver.server import ApiServer
 from sandbox.backends.inprocess.cluster import InProcessCluster
+from sandbox.backends.inprocess.control import DaemonHome, start_daemon, stop_daemon
 
 KUBECTL_DIR = Path("/usr/lib/google-cloud-sdk/bin")
 VERSIONS = ("1.27", "1.31", "1.33")
@@ -31,9 +33,30 @@ def have_kubectl() -> bool:
 
 @dataclass
 class Sandbox:
+    """A cluster and its API server in this process (tests that look inside)."""
+
     cluster: InProcessCluster
     server: ApiServer
     home: Path
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.server.kubeconfig_path
+
+    def add_user(self, name: str, *, groups: tuple[str, ...] = ()) -> str:
+        return self.server.add_user(name, groups=groups)
+
+
+@dataclass
+class Daemon:
+    """What ``sandbox up`` started: a detached daemon, reached only over HTTPS."""
+
+    home: Path
+    kubeconfig_path: Path
+
+    def add_user(self, name: str, *, groups: tuple[str, ...] = ()) -> str:
+        # The daemon re-reads its token file when it sees an unknown token.
+        return TokenFile(self.home / "tokens.csv").add_user(name, groups=groups)
 
 
 @asynccontextmanager
@@ -47,6 +70,18 @@ async def running_sandbox(home: Path) -> AsyncIterator[Sandbox]:
             await server.stop()
 
 
+@asynccontextmanager
+async def running_daemon(home: Path) -> AsyncIterator[Daemon]:
+    """``sandbox up`` on free ports in ``home``; ``sandbox down`` afterwards."""
+    daemon_home = DaemonHome.resolve(home)
+    info = await asyncio.to_thread(start_daemon, daemon_home, cluster="default", port=0,
+                                   web_port=0)
+    try:
+        yield Daemon(home, Path(info.kubeconfig))
+    finally:
+        await asyncio.to_thread(stop_daemon, daemon_home)
+
+
 @dataclass
 class Result:
     code: int
@@ -57,10 +92,10 @@ class Result:
         return f"exit {self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}"
 
 
-async def kubectl(sandbox: Sandbox, *args: str, version: str = "1.31", stdin: str | None = None,
+async def kubectl(sandbox: Sandbox | Daemon, *args: str, version: str = "1.31", stdin: str | None = None,
                   timeout: float = 60, check: bool = True) -> Result:
     """Run ``kubectl.<version> args`` with the sandbox's kubeconfig and its own cache dir."""
-    env = {**os.environ, "KUBECONFIG": str(sandbox.server.kubeconfig_path),
+    env = {**os.environ, "KUBECONFIG": str(sandbox.kubeconfig_path),
            "HOME": str(sandbox.home)}
     process = await asyncio.create_subprocess_exec(
         str(kubectl_path(version)), *args, env=env,
