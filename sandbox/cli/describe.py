@@ -49,7 +49,7 @@ def describe_object(obj: Mapping[str, Any], events: Sequence[Mapping[str, Any]],
 
 
 def _field(name: str, value: object) -> str:
-    return f"{name + ':':<16}{value}"
+    return f"{name + ':':<16}{value}".rstrip()
 
 
 def _mapping(name: str, values: Mapping[str, Any] | None) -> list[str]:

@@ -223,8 +223,10 @@ def test_events_for_another_object_finds_none(sandbox: tuple[Store, MemoryClient
 def test_wait_for_condition_and_jsonpath(sandbox: tuple[Store, MemoryClient]) -> None:
     result = run(sandbox, "wait", "pod/web-0", "--for=jsonpath={.status.phase}=Running")
     assert (result.exit_code, result.stdout) == (0, "pod/web-0 condition met\n")
-    result = run(sandbox, "wait", "pod/db-0", "--for=delete", "--timeout", "1s")
-    assert result.exit_code == 1  # db-0 still exists: the FakeClock store never lets time pass
+    _, client = sandbox
+    asyncio.run(client.delete("v1", "Pod", "db-0", namespace="default"))
+    result = run(sandbox, "wait", "pod/db-0", "--for=delete")
+    assert (result.exit_code, result.stdout) == (0, "pod/db-0 deleted\n")
 
 
 def test_wait_timeout_shows_why_and_exits_1() -> None:
