@@ -5,9 +5,10 @@ here, so ``main.py`` is the table of contents:
 
 - :mod:`.daemon_cmds` — ``up``, ``status``, ``down``: the background sandbox;
 - :mod:`.kubectl_cmd` — ``kubectl …``: the real kubectl with the sandbox's kubeconfig;
-- :mod:`.verbs` — ``get``, ``describe``, ``logs``, ``events``, ``wait``: kubectl's reading verbs.
+- :mod:`.verbs` — ``get``, ``describe``, ``logs``, ``events``, ``wait``: kubectl's reading verbs;
+- :mod:`.scenario_cmds` — ``scenario validate``: scenario files.
 
-Later issues add ``doctor`` and ``scenario``.
+Later issues add ``doctor``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import click
 from sandbox import __version__
 from sandbox.cli.daemon_cmds import down, status, up
 from sandbox.cli.kubectl_cmd import kubectl
+from sandbox.cli.scenario_cmds import scenario
 from sandbox.cli.verbs import describe, events, get, logs, wait
 
 
@@ -40,6 +42,7 @@ cli.add_command(up)
 cli.add_command(status)
 cli.add_command(down)
 cli.add_command(kubectl)
+cli.add_command(scenario)
 for _verb in (get, describe, logs, events, wait):
     cli.add_command(_verb)
 

@@ -1,4 +1,11 @@
-"""The scenario engine (issue: Scenario engine).
+"""The scenario engine: tutorials and smoke tests as validated YAML.
 
-Empty for now: the layer contracts in pyproject.toml already hold its place.
+- :mod:`.steps` — the step types (``explain``, ``apply``, ``wait`` …) as
+  pydantic models, in the registry ``STEP_TYPES`` that components extend with
+  ``register_step``;
+- :mod:`.format` — ``scenario.yaml`` as a model: ``load_scenario``,
+  ``validate_file`` (problems with line numbers and field paths) and the
+  published JSON Schema.
+
+The runner (executing steps against a cluster) is still to come.
 """
