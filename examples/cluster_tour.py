@@ -184,7 +184,9 @@ async def main() -> None:
 
             say("kubectl get events (the last 12)")
             events = (await client.list("v1", "Event", namespace="default"))["items"]
-            events.sort(key=lambda e: e.get("lastTimestamp") or "")
+            # Within one second, the order the events were written (resourceVersion).
+            events.sort(key=lambda e: (e.get("lastTimestamp") or "",
+                                       int(e["metadata"].get("resourceVersion") or 0)))
             rows = [["TYPE", "REASON", "OBJECT", "MESSAGE"]]
             for ev in events[-12:]:
                 obj = ev["involvedObject"]

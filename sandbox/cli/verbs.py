@@ -331,8 +331,14 @@ def _last_seen(event: Mapping[str, Any]) -> datetime:
     return datetime.min.replace(tzinfo=UTC)
 
 
+def _write_order(event: Mapping[str, Any]) -> int:
+    """Ties within a second break by the order the events were last written."""
+    version = (event.get("metadata") or {}).get("resourceVersion") or ""
+    return int(version) if version.isdigit() else 0
+
+
 def _by_last_seen(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(items, key=_last_seen)
+    return sorted(items, key=lambda e: (_last_seen(e), _write_order(e)))
 
 
 @click.command(epilog="""\b

@@ -18,7 +18,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from sandbox.cli.main import cli
-from sandbox.cli.verbs import Connection, parse_duration
+from sandbox.cli.verbs import Connection, _by_last_seen, parse_duration
 from sandbox.client.memory import MemoryClient
 from sandbox.clock import FakeClock
 from sandbox.store import Store
@@ -257,3 +257,10 @@ def test_without_a_kubeconfig_the_verbs_say_how_to_start(tmp_path: Path) -> None
     result = CliRunner().invoke(cli, ["get", "pods", "--home", str(tmp_path)])
     assert result.exit_code == 1
     assert "sandbox up" in result.stderr
+
+
+def test_events_in_the_same_second_keep_their_write_order() -> None:
+    same = "2026-01-01T00:00:00Z"
+    events = [{"lastTimestamp": same, "metadata": {"resourceVersion": rv}, "reason": r}
+              for rv, r in (("12", "Started"), ("9", "Scheduled"), ("10", "Pulled"))]
+    assert [e["reason"] for e in _by_last_seen(events)] == ["Scheduled", "Pulled", "Started"]
