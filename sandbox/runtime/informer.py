@@ -102,6 +102,7 @@ class SharedInformer:
         kind: str,
         *,
         namespace: str | None = None,
+        field_selector: str | None = None,
         clock: Clock | None = None,
         resync_period: float | None = None,
         backoff_base: float = 0.8,
@@ -111,6 +112,8 @@ class SharedInformer:
         self.api_version = api_version
         self.kind = kind
         self.namespace = namespace
+        #: Server-side filter of what is cached (a kubelet watches ``spec.nodeName=<node>``).
+        self.field_selector = field_selector
         self.resync_period = resync_period
         self._clock: Clock = clock or SystemClock()
         self._backoff_base = backoff_base
@@ -297,7 +300,10 @@ class SharedInformer:
         caller backs off (client-go calls this a "very short watch").
         """
         self._watch_events = 0
-        listed = await self.client.list(self.api_version, self.kind, namespace=self.namespace)
+        listed = await self.client.list(
+            self.api_version, self.kind, namespace=self.namespace,
+            field_selector=self.field_selector,
+        )
         self.list_count += 1
         self._replace(listed.get("items") or [], meta(listed).get("resourceVersion", ""))
         while True:
@@ -310,6 +316,7 @@ class SharedInformer:
             self.api_version,
             self.kind,
             namespace=self.namespace,
+            field_selector=self.field_selector,
             resource_version=self._last_rv or None,
             allow_bookmarks=True,
         )

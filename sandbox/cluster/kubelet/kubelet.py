@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import psutil
 
 from sandbox.api.errors import NotFound
-from sandbox.client.protocol import Client, WatchEvent
+from sandbox.client.protocol import Client
 from sandbox.clock import Clock
 from sandbox.cluster.apiendpoint import ApiEndpoint
 from sandbox.cluster.config import Lifecycle
@@ -111,7 +111,7 @@ class Kubelet:
             api_endpoint=api_endpoint,
         )
         self.informer = SharedInformer(
-            _NodePods(client, node_name), "v1", "Pod", clock=clock
+            client, "v1", "Pod", field_selector=f"spec.nodeName={node_name}", clock=clock
         )
         #: Pod workers by pod uid.
         self.workers: dict[str, PodWorker] = {}
@@ -183,23 +183,3 @@ class Kubelet:
 
 def _uid(pod: Mapping[str, Any]) -> str:
     return str((pod.get("metadata") or {}).get("uid") or "")
-
-
-class _NodePods:
-    """The client as the kubelet's informer sees it: pod lists and watches
-    restricted to this node by a field selector."""
-
-    def __init__(self, client: Client, node_name: str) -> None:
-        self._client = client
-        self._selector = f"spec.nodeName={node_name}"
-
-    async def list(self, api_version: str, kind: str, **kwargs: Any) -> dict[str, Any]:
-        return await self._client.list(
-            api_version, kind, **{**kwargs, "field_selector": self._selector}
-        )
-
-    def watch(self, api_version: str, kind: str, **kwargs: Any) -> AsyncIterator[WatchEvent]:
-        return self._client.watch(api_version, kind, **{**kwargs, "field_selector": self._selector})
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)

@@ -463,3 +463,23 @@ async def test_random_writes_converge_through_drops_and_compactions(
         assert informer.list_count > 1  # the drops and compactions really forced relists
     finally:
         await informer.stop()
+
+
+async def test_a_field_selector_limits_what_the_informer_caches(
+    client: MemoryClient, clock: FakeClock
+) -> None:
+    def pod(name: str, node: str) -> dict[str, Any]:
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+                "spec": {"nodeName": node, "containers": [{"name": "c", "image": "python:3.11"}]}}
+
+    await client.create(pod("here-1", "node-a"))
+    await client.create(pod("there", "node-b"))
+    informer = SharedInformer(client, "v1", "Pod", field_selector="spec.nodeName=node-a", clock=clock)
+    informer.start()
+    await informer.wait_for_sync()
+    await client.create(pod("here-2", "node-a"))
+    await client.create(pod("there-2", "node-b"))
+    await until(lambda: len(informer.list()) == 2, what="both node-a pods cached")
+    await settle()
+    assert sorted(p["metadata"]["name"] for p in informer.list()) == ["here-1", "here-2"]
+    await informer.stop()
