@@ -36,6 +36,11 @@ Choices, and why:
 - **Namespaces**: a namespaced object named without a namespace lives in the
   kubeconfig context's namespace (MemoryClient's ``default_namespace``);
   ``list``/``watch`` without one span all namespaces, like ``-A``.
+- **Raw requests** (:meth:`KubeClient.request`) reach what has no kind:
+  ``pods/proxy`` and ``services/proxy``, or the sandbox's own fault
+  endpoints. They carry the same credentials and TLS, and an unreachable
+  server is the same ``ServiceUnavailable``; HTTP error statuses are left to
+  the caller, who knows what the answer means.
 - **HTTP/1.1 and TLS** with the kubeconfig's CA through an ``ssl`` context;
   bearer tokens and client certificates; no connection limit (each watch
   holds one connection, as in client-go over HTTP/1.1). Tests inject an
@@ -379,6 +384,38 @@ class KubeClient(WaitMixin):
                     raise _error(response, body, resource=resource, name=name)
                 async for line in response.aiter_lines():
                     yield line
+        except httpx.TransportError as e:
+            raise self._unreachable(e) from e
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        content: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        """A raw authenticated request to ``path`` on the server; the whole answer.
+
+        For what the protocol has no verb for (``.../services/web:80/proxy/``,
+        ``/sandbox/v1/faults/...``). ``json`` is sent as a JSON body, ``content``
+        as is (not both); ``timeout`` (seconds) replaces the client's for this
+        request. An HTTP error status is returned, not raised; an unreachable
+        server raises :class:`~sandbox.api.errors.ServiceUnavailable`.
+        """
+        if json is not None and content is not None:
+            raise ValueError("pass json or content, not both")
+        options: dict[str, Any] = {}
+        if timeout is not None:
+            options["timeout"] = httpx.Timeout(timeout)
+        try:
+            return await self._http.request(
+                method, path, params=params, json=json, content=content, headers=headers,
+                **options,
+            )
         except httpx.TransportError as e:
             raise self._unreachable(e) from e
 

@@ -21,6 +21,15 @@ writes the failure onto the object as a condition (through the status
 subresource, or the main resource for kinds without one) and a Warning
 Event, then waits for the object to change.
 
+A controller can be **paused** (:meth:`Controller.pause`, or for a while
+through :meth:`Manager.pause <sandbox.runtime.manager.Manager.pause>`):
+its workers take no key from the queue, while the watches keep enqueueing
+(deduplicated as ever). A reconcile already running finishes. On
+:meth:`Controller.resume` the workers take the keys that piled up and
+converge the world as it is by then — level-triggered, nothing is replayed.
+This is how a scenario shows a controller's absence (a Deployment scaled
+while its controller is paused keeps its old ReplicaSet) and its recovery.
+
 Every log line of a reconcile, the runtime's and the reconciler's own when
 it uses :func:`sandbox.runtime.log.get_logger`, carries ``controller=<name>
 key=<namespace/name> reconcileID=<uuid>``.
@@ -113,6 +122,11 @@ class Controller:
         self._recorder: EventRecorder | None = None
         self._registrations: list[tuple[SharedInformer, _QueueingHandler]] = []
         self._workers: list[asyncio.Task[None]] = []
+        self._paused = False
+        # Set while workers may take keys; cleared by pause(), set again by
+        # resume() or stop() (a stopping controller's workers must wake to exit).
+        self._unpaused = asyncio.Event()
+        self._unpaused.set()
         #: Reconciles by outcome, like controller-runtime's ``reconcile_total``:
         #: success, requeue, requeue_after, error, terminal_error.
         self.counts: Counter[str] = Counter()
@@ -175,6 +189,29 @@ class Controller:
     def running(self) -> bool:
         return any(not w.done() for w in self._workers)
 
+    @property
+    def paused(self) -> bool:
+        """Whether the workers are holding back (see :meth:`pause`)."""
+        return self._paused
+
+    def pause(self) -> None:
+        """Take no more keys until :meth:`resume`; reconciles in flight finish.
+
+        Watches still enqueue and deduplicate, so nothing is lost: the
+        controller catches up on resume. Pausing a paused controller is a no-op.
+        """
+        if not self._paused:
+            log.info("controller %s paused", self.name)
+        self._paused = True
+        self._unpaused.clear()
+
+    def resume(self) -> None:
+        """Let the workers take keys again (a no-op unless paused)."""
+        if self._paused:
+            log.info("controller %s resumed", self.name)
+        self._paused = False
+        self._unpaused.set()
+
     async def stop(self, *, timeout: float | None = None) -> None:
         """Take no new keys, let in-flight reconciles finish (up to ``timeout``
         seconds of the clock), then cancel the ones still running."""
@@ -183,6 +220,7 @@ class Controller:
                 informer.remove_event_handler(adapter)
         if self._queue is not None:
             self._queue.shutdown()
+        self._unpaused.set()  # paused workers wake, find the queue shut, and exit
         stuck = await wait_tasks(self._workers, timeout=timeout, clock=self._clock)
         for task in stuck:
             log.warning(
@@ -198,10 +236,19 @@ class Controller:
     async def _worker(self) -> None:
         queue = self.queue
         while True:
+            if self._paused and not queue.shutting_down:
+                await self._unpaused.wait()
+                continue
             try:
                 request = await queue.get()
             except ShutDown:
                 return
+            if self._paused and not queue.shutting_down:
+                # Paused while this worker was already waiting for a key: hand
+                # it back (re-added while processing, so done() queues it again).
+                queue.add(request)
+                queue.done(request)
+                continue
             try:
                 await self._process(request)
             finally:

@@ -20,6 +20,14 @@ Order matters, and the manager is where it is kept:
 
 Controllers added while the manager runs are set up at once and start their
 workers as soon as their informers have synced.
+
+``pause(name, seconds)`` pauses one controller — named by its registry
+name (``deployment``) or its own (``deployment-controller``) — (see
+:meth:`Controller.pause <sandbox.runtime.controller.Controller.pause>`) and
+parks a timer on the manager's clock that resumes it; pausing again replaces
+the deadline, ``resume(name)`` ends the pause early, and ``stop`` cancels the
+timers. Fault-injection scenarios use it to show what a cluster does without
+one of its controllers, and how it recovers.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from contextlib import suppress
+from datetime import datetime, timedelta
 from types import TracebackType
 
 from sandbox.client.protocol import Client
@@ -69,6 +78,10 @@ class Manager:
         self._controllers: dict[str, Controller] = {}
         self._informers: dict[InformerKey, SharedInformer] = {}
         self._late_starts: list[asyncio.Task[None]] = []
+        # name -> (when it resumes, the timer task that resumes it)
+        self._pauses: dict[str, tuple[datetime, asyncio.Task[None]]] = {}
+        # registry name -> the name of the controller it built, where they differ
+        self._aliases: dict[str, str] = {}
         self._started = False
         self._stopped = False
 
@@ -129,6 +142,57 @@ class Manager:
         """A recorder of Events from ``component`` (a controller's name)."""
         return EventRecorder(self.client, component=component, clock=self.clock)
 
+    # Pausing ----------------------------------------------------------------------
+
+    def controller(self, name: str) -> Controller:
+        """The controller registered or called ``name``; :class:`KeyError` naming
+        the known ones (by registry name where they have one) if none is."""
+        controller = self._controllers.get(self._aliases.get(name, name))
+        if controller is None:
+            registered = {built: alias for alias, built in self._aliases.items()}
+            known = ", ".join(sorted(registered.get(n, n) for n in self._controllers)) or "none"
+            raise KeyError(f"no controller named {name!r} (known controllers: {known})")
+        return controller
+
+    def pause(self, name: str, seconds: float) -> datetime:
+        """Pause controller ``name`` for ``seconds`` of the clock; returns when it resumes.
+
+        A second pause of a paused controller replaces its deadline (from now).
+        """
+        if seconds <= 0:
+            raise ValueError(f"a pause lasts a positive number of seconds, not {seconds}")
+        controller = self.controller(name)
+        self._cancel_pause(controller.name)
+        until = self.clock.now() + timedelta(seconds=seconds)
+        controller.pause()
+        timer = asyncio.get_running_loop().create_task(
+            self._resume_after(controller, seconds), name=f"resume-{controller.name}"
+        )
+        self._pauses[controller.name] = (until, timer)
+        log.info("controller %s paused for %ss", controller.name, seconds)
+        return until
+
+    def resume(self, name: str) -> None:
+        """Resume controller ``name`` now (a no-op if it is not paused)."""
+        controller = self.controller(name)
+        self._cancel_pause(controller.name)
+        controller.resume()
+
+    def paused_until(self, name: str) -> datetime | None:
+        """When a paused controller resumes; None if it is not paused by :meth:`pause`."""
+        entry = self._pauses.get(self.controller(name).name)
+        return entry[0] if entry is not None else None
+
+    async def _resume_after(self, controller: Controller, seconds: float) -> None:
+        await self.clock.sleep(seconds)
+        self._pauses.pop(controller.name, None)
+        controller.resume()
+
+    def _cancel_pause(self, name: str) -> None:
+        entry = self._pauses.pop(name, None)
+        if entry is not None:
+            entry[1].cancel()
+
     # Lifecycle --------------------------------------------------------------------
 
     @property
@@ -154,6 +218,8 @@ class Manager:
                             f"a controller named {controller.name!r} was already added"
                         )
                     self._controllers[controller.name] = controller
+                    if controller.name != name:
+                        self._aliases[name] = controller.name
         self._started = True
         for controller in self._controllers.values():
             controller.setup(self)
@@ -190,6 +256,8 @@ class Manager:
     async def stop(self, *, timeout: float | None = None) -> None:
         """Stop gracefully: no new keys, in-flight reconciles get ``timeout``
         seconds of the clock (default ``graceful_timeout``), then informers stop."""
+        for name in list(self._pauses):
+            self._cancel_pause(name)
         if not self._started or self._stopped:
             self._stopped = True
             return

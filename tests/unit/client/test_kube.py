@@ -453,3 +453,70 @@ def make_ca_and_client_cert() -> tuple[bytes, bytes, bytes]:
         client.public_bytes(pem),
         client_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
     )
+
+
+# Raw requests ------------------------------------------------------------------------------
+
+
+async def test_request_is_an_authenticated_raw_call_that_leaves_errors_to_the_caller(
+    tmp_path: Path,
+) -> None:
+    from sandbox.backends.inprocess.apiserver import create_app
+    from sandbox.backends.inprocess.apiserver.auth import Authenticator, TokenFile
+    from sandbox.backends.inprocess.apiserver.bootstrap import ensure_default_rbac
+    from sandbox.store import Store
+
+    store = Store()
+    ensure_default_rbac(store)
+    tokens = TokenFile(tmp_path / "tokens.csv")
+    token = tokens.add_user("kubernetes-admin", groups=("system:masters",))
+    app = create_app(store=store, authenticator=Authenticator(tokens=tokens, store=store))
+    async with KubeClient(server="https://apiserver.test", token=token,
+                          transport=httpx.ASGITransport(app)) as client:
+        assert client.server == "https://apiserver.test"
+        created = await client.request(
+            "POST", "/api/v1/namespaces/default/configmaps",
+            json={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})
+        listed = await client.request("GET", "/api/v1/namespaces/default/configmaps",
+                                      params={"fieldSelector": "metadata.name=x"})
+        missing = await client.request("GET", "/api/v1/namespaces/default/configmaps/nope")
+        faults = await client.request("POST", "/sandbox/v1/faults/pause-controller",
+                                      content=b'{"controller": "deployment", "seconds": 5}',
+                                      headers={"Content-Type": "application/json"})
+    async with KubeClient(server="https://apiserver.test",
+                          transport=httpx.ASGITransport(app)) as anonymous:
+        unauthorized = await anonymous.request("GET", "/api/v1/namespaces")
+    assert created.status_code == 201 and created.json()["metadata"]["name"] == "x"
+    assert [i["metadata"]["name"] for i in listed.json()["items"]] == ["x"]
+    assert missing.status_code == 404
+    assert missing.json()["message"] == 'configmaps "nope" not found'
+    assert faults.status_code == 404  # an app without a cluster serves no faults
+    assert unauthorized.status_code == 401
+
+
+async def test_request_passes_a_timeout_and_refuses_two_bodies() -> None:
+    seen: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(503, text="busy")
+
+    client = make_client(FakeServer(record), token="t0k")
+    r = await client.request("GET", "/api/v1/namespaces/default/services/web:80/proxy/",
+                             timeout=2.5)
+    assert r.status_code == 503 and r.text == "busy"
+    assert seen[0].headers["authorization"] == "Bearer t0k"
+    assert seen[0].extensions["timeout"]["read"] == 2.5
+    with pytest.raises(ValueError):
+        await client.request("POST", "/x", json={}, content=b"{}")
+    await client.close()
+
+
+async def test_request_to_an_unreachable_server_is_service_unavailable() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    async with KubeClient(server="https://127.0.0.1:1", transport=httpx.MockTransport(refuse)) as client:
+        with pytest.raises(ServiceUnavailable) as err:
+            await client.request("GET", "/version")
+    assert err.value.message == "cannot reach the API server at https://127.0.0.1:1: connection refused"

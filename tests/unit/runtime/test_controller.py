@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -406,3 +407,81 @@ async def test_reconciler_log_lines_carry_the_reconcile_tags(
     )
     assert record.controller == "toy"  # type: ignore[attr-defined]
     assert record.key == "default/web"  # type: ignore[attr-defined]
+
+
+# Pausing ---------------------------------------------------------------------------
+
+
+class Counting:
+    """Records every reconcile; optionally blocks each until released."""
+
+    def __init__(self, *, block: bool = False) -> None:
+        self.names: list[str] = []
+        self.finished: list[str] = []
+        self.release = asyncio.Event()
+        if not block:
+            self.release.set()
+
+    async def reconcile(self, request: Request) -> Result | None:
+        self.names.append(request.name)
+        await self.release.wait()
+        self.finished.append(request.name)
+        return None
+
+
+async def test_a_paused_controller_takes_no_keys_but_catches_up_once_resumed(
+    client: MemoryClient, manager: Manager
+) -> None:
+    reconciler = Counting()
+    controller = manager.add(
+        Controller("paused", for_=CONFIGMAP, reconciler=reconciler, max_concurrent_reconciles=3)
+    )
+    await manager.start()
+    await settle()  # the three workers now wait for a key
+    controller.pause()
+    assert controller.paused
+    for i in range(3):
+        await client.create(parent(f"p{i}"))
+    for round_ in range(4):
+        await client.patch("v1", "ConfigMap", "p0", {"data": {"r": str(round_)}},
+                           namespace="default")
+    await settle(200)
+    assert reconciler.names == []
+    assert len(controller.queue) == 3  # enqueued and deduplicated while paused
+
+    controller.resume()
+    assert not controller.paused
+    await until(lambda: len(reconciler.finished) == 3)
+    await settle(100)
+    assert sorted(reconciler.names) == ["p0", "p1", "p2"]  # one reconcile each
+
+
+async def test_a_reconcile_in_flight_finishes_when_its_controller_is_paused(
+    client: MemoryClient, manager: Manager
+) -> None:
+    reconciler = Counting(block=True)
+    controller = manager.add(Controller("busy", for_=CONFIGMAP, reconciler=reconciler))
+    await manager.start()
+    await client.create(parent("first"))
+    await until(lambda: reconciler.names == ["first"])
+    controller.pause()
+    await client.create(parent("second"))
+    reconciler.release.set()
+    await until(lambda: reconciler.finished == ["first"])
+    await settle(100)
+    assert reconciler.names == ["first"]
+    controller.resume()
+    await until(lambda: reconciler.finished == ["first", "second"])
+
+
+async def test_a_paused_controller_stops_promptly(
+    client: MemoryClient, manager: Manager
+) -> None:
+    reconciler = Counting()
+    controller = manager.add(Controller("sleepy", for_=CONFIGMAP, reconciler=reconciler))
+    controller.pause()  # before start: the workers begin paused
+    await manager.start()
+    await client.create(parent("x"))
+    await settle(100)
+    await asyncio.wait_for(manager.stop(timeout=0), 1)
+    assert reconciler.names == [] and not controller.running

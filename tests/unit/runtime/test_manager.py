@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from runtime_helpers import settle, until
 
+from sandbox.api.errors import NotFound
 from sandbox.client.memory import MemoryClient
 from sandbox.clock import FakeClock
 from sandbox.runtime.controller import Controller
@@ -206,3 +208,169 @@ async def test_reconcilers_read_the_shared_cache_through_the_manager(
     secrets = manager.informer(*SECRET)  # created on demand, started at once
     await secrets.wait_for_sync()
     assert secrets.running
+
+
+# Pausing ---------------------------------------------------------------------------
+
+
+class Scaler:
+    """Deployment-like: keeps ``<name>-rs`` holding the ``replicas`` of ConfigMap ``<name>``."""
+
+    def __init__(self, client: MemoryClient) -> None:
+        self.client = client
+        self.reconciles = 0
+
+    async def reconcile(self, request: Request) -> Result | None:
+        if request.name.endswith("-rs"):
+            return None
+        self.reconciles += 1
+        parent = await self.client.get("v1", "ConfigMap", request.name, namespace="default")
+        replicas = (parent.get("data") or {}).get("replicas", "1")
+        child = {**cm(f"{request.name}-rs"), "data": {"replicas": replicas}}
+        try:
+            current = await self.client.get("v1", "ConfigMap", child["metadata"]["name"],
+                                            namespace="default")
+        except NotFound:
+            await self.client.create(child)
+            return None
+        if current.get("data") != child["data"]:
+            await self.client.patch("v1", "ConfigMap", child["metadata"]["name"],
+                                    {"data": child["data"]}, namespace="default")
+        return None
+
+
+async def replicas_of_child(client: MemoryClient, name: str = "web") -> str | None:
+    try:
+        child = await client.get("v1", "ConfigMap", f"{name}-rs", namespace="default")
+    except NotFound:
+        return None
+    return child["data"]["replicas"]
+
+
+async def scale(client: MemoryClient, replicas: int, name: str = "web") -> None:
+    await client.patch("v1", "ConfigMap", name, {"data": {"replicas": str(replicas)}},
+                       namespace="default")
+
+
+@pytest.fixture
+async def scaler(client: MemoryClient, manager: Manager) -> Scaler:
+    scaler = Scaler(client)
+    manager.add(Controller("deployment", for_=CONFIGMAP, reconciler=scaler))
+    manager.add(Controller("other", for_=SECRET, reconciler=Recording()))
+    await manager.start()
+    await client.create({**cm("web"), "data": {"replicas": "1"}})
+    await until(lambda: _child_is(client, "1"))
+    await settle()
+    return scaler
+
+
+async def test_a_paused_controller_does_nothing_for_that_long_then_catches_up(
+    client: MemoryClient, manager: Manager, clock: FakeClock, scaler: Scaler
+) -> None:
+    until_ = manager.pause("deployment", 20)
+    assert until_ == clock.now() + timedelta(seconds=20)
+    assert manager.controllers["deployment"].paused
+    assert manager.paused_until("deployment") == until_
+    before = scaler.reconciles
+    for replicas in (3, 4, 5):
+        await scale(client, replicas)
+        await clock.advance(5)
+    await clock.advance(4.9)
+    await settle()
+    assert scaler.reconciles == before
+    assert await replicas_of_child(client) == "1"
+
+    await clock.advance(0.1)  # 20 s after the pause
+    await until(lambda: _child_is(client, "5"))
+    assert not manager.controllers["deployment"].paused
+    assert manager.paused_until("deployment") is None
+    assert scaler.reconciles == before + 1  # three scalings, one catch-up reconcile
+
+
+async def _child_is(client: MemoryClient, replicas: str) -> bool:
+    return await replicas_of_child(client) == replicas
+
+
+async def test_a_second_pause_replaces_the_deadline(
+    client: MemoryClient, manager: Manager, clock: FakeClock, scaler: Scaler
+) -> None:
+    manager.pause("deployment", 20)
+    await clock.advance(10)
+    manager.pause("deployment", 30)  # now resumes 40 s after the first pause
+    await scale(client, 2)
+    await clock.advance(25)
+    await settle()
+    assert await replicas_of_child(client) == "1"
+    await clock.advance(5)
+    await until(lambda: _child_is(client, "2"))
+
+    manager.pause("deployment", 30)
+    await clock.advance(1)
+    manager.pause("deployment", 2)  # shortening works too
+    await scale(client, 3)
+    await clock.advance(2)
+    await until(lambda: _child_is(client, "3"))
+
+
+async def test_resume_ends_a_pause_early_and_its_timer(
+    client: MemoryClient, manager: Manager, clock: FakeClock, scaler: Scaler
+) -> None:
+    manager.pause("deployment", 60)
+    await scale(client, 7)
+    await settle()
+    sleepers = clock.sleepers
+    manager.resume("deployment")
+    await until(lambda: _child_is(client, "7"))
+    await settle()
+    assert clock.sleepers == sleepers - 1  # the resume timer is gone
+    manager.resume("deployment")  # resuming a running controller is harmless
+    assert not manager.controllers["deployment"].paused
+
+
+async def test_pausing_an_unknown_controller_names_the_known_ones(manager: Manager) -> None:
+    manager.add(Controller("deployment", for_=CONFIGMAP, reconciler=Recording()))
+    manager.add(Controller("job", for_=SECRET, reconciler=Recording()))
+    with pytest.raises(KeyError, match="known controllers: deployment, job"):
+        manager.pause("deploy", 10)
+    with pytest.raises(KeyError, match="deploy"):
+        manager.resume("deploy")
+    with pytest.raises(ValueError):
+        manager.pause("job", 0)
+
+
+async def test_stopping_the_manager_cancels_pause_timers(
+    client: MemoryClient, clock: FakeClock
+) -> None:
+    manager = Manager(client, clock=clock)
+    manager.add(Controller("deployment", for_=CONFIGMAP, reconciler=Recording()))
+    await manager.start()
+    await settle()
+    sleepers = clock.sleepers
+    manager.pause("deployment", 30)
+    await settle()
+    assert clock.sleepers == sleepers + 1
+    timer = asyncio.all_tasks()
+    await asyncio.wait_for(manager.stop(timeout=0), 1)
+    await settle()
+    assert not [t for t in timer if t.get_name() == "resume-deployment" and not t.done()]
+    assert manager.paused_until("deployment") is None
+
+
+async def test_a_registered_controller_is_paused_by_its_registry_name_or_its_own(
+    client: MemoryClient, clock: FakeClock
+) -> None:
+    registry = ControllerRegistry()
+    registry.register("deployment", lambda manager: Controller(
+        "deployment-controller", for_=CONFIGMAP, reconciler=Recording()))
+    manager = Manager(client, clock=clock, registry=registry)
+    await manager.start()
+    try:
+        manager.pause("deployment", 5)
+        assert manager.controllers["deployment-controller"].paused
+        assert manager.paused_until("deployment-controller") == manager.paused_until("deployment")
+        manager.resume("deployment-controller")
+        assert not manager.controllers["deployment-controller"].paused
+        with pytest.raises(KeyError, match=r"known controllers: deployment\)"):
+            manager.pause("deploy", 5)
+    finally:
+        await manager.stop()

@@ -13,7 +13,9 @@ Module map, in request order:
   (Accept and Content-Type) with :mod:`.protobuf` (kubectl ≥ 1.32's bodies);
 - :mod:`.handlers` (REST verbs), :mod:`.writes` (what writes share),
   :mod:`.subresources` with :mod:`.scale`, :mod:`.watch`, :mod:`.logs`,
-  :mod:`.reviews`;
+  :mod:`.proxy` (``pods/proxy``, ``services/proxy``), :mod:`.reviews`;
+- :mod:`.faults` (``/sandbox/v1/faults/...``: kill a container's process,
+  pause a controller — a sandbox addition);
 - :mod:`.render` (Tables, metadata-only forms), :mod:`.responses` (ASGI answers);
 - :mod:`.health`, :mod:`.discovery`, :mod:`.openapi` (non-resource documents);
 - :mod:`.bootstrap` (default RBAC, ClusterRole aggregation), :mod:`.tls`,

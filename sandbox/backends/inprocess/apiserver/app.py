@@ -11,7 +11,8 @@ Every request goes through the same short pipeline, as in kube-apiserver::
       /api /apis /api/v1 /apis/<g>[/<v>]         discovery (cached documents)
       /openapi/v2 /openapi/v3[/...]              openapi (cached documents)
       /api/v1/...  /apis/<g>/<v>/...             handlers → store (and watch, logs,
-                                                 subresources, reviews)
+                                                 subresources, reviews, pods/services proxy)
+      /sandbox/v1/faults/...                     faults (a sandbox addition; 404 without a cluster)
       anything else                              404 Status
 
 Every failure is answered as the ``Status`` of its
@@ -46,6 +47,8 @@ from sandbox.backends.inprocess.apiserver.auth import (
     impersonate,
 )
 from sandbox.backends.inprocess.apiserver.context import Call, ServerState
+from sandbox.backends.inprocess.apiserver.faults import FAULTS_PREFIX, Faults, FaultTarget
+from sandbox.backends.inprocess.apiserver.faults import handle as handle_fault
 from sandbox.backends.inprocess.apiserver.health import health_reply, version_reply
 from sandbox.backends.inprocess.apiserver.rbacsource import store_authorizer
 from sandbox.backends.inprocess.apiserver.requestinfo import RequestInfo, parse_request_info
@@ -72,21 +75,27 @@ def create_app(
     authorizer: rbac.Authorizer | None = None,
     clock: Clock | None = None,
     bookmark_interval: float = 60.0,
+    faults: FaultTarget | None = None,
 ) -> Starlette:
     """The REST API over ``store`` (pod logs from ``log_source``).
 
     ``authorizer`` defaults to RBAC over the store's own Roles and bindings;
-    ``authenticator`` None means every request is the admin. The returned
-    app's ``state.api`` is the :class:`ApiApp` (``state.api.state.shutdown``
-    ends open streams).
+    ``authenticator`` None means every request is the admin. ``faults`` is
+    the running cluster ``/sandbox/v1/faults/...`` acts on (an
+    :class:`~sandbox.backends.inprocess.cluster.InProcessCluster`); without
+    one those paths are 404. The returned app's ``state.api`` is the
+    :class:`ApiApp` (``state.api.state.shutdown`` ends open streams).
     """
+    clock = clock or store.clock
+    pods = MemoryClient(store, logs=log_source, clock=clock)
     api = ApiApp(ServerState(
         store=store,
-        pods=MemoryClient(store, logs=log_source, clock=clock or store.clock),
-        clock=clock or store.clock,
+        pods=pods,
+        clock=clock,
         authenticator=authenticator,
         authorizer=authorizer or store_authorizer(store),
         bookmark_interval=bookmark_interval,
+        faults=None if faults is None else Faults(faults, client=pods, clock=clock),
     ))
     app = Starlette(routes=[Route("/{path:path}", api)])
     app.state.api = api
@@ -136,10 +145,14 @@ class ApiApp:
             user = impersonate(user, scope["headers"], self._check)
         info = parse_request_info(method, path, query)
         self._authorize(user, info)
+        client = scope.get("client")
         call = Call(method=method, info=info, user=user, query=query, headers=headers,
-                    receive=receive)
+                    receive=receive, query_string=raw_query,
+                    client_host=str(client[0]) if client else "")
         if info.resource_request:
             return await handlers.handle_resource(state, call)
+        if info.path.startswith(FAULTS_PREFIX):
+            return await handle_fault(state, call)
         return self._non_resource(call)
 
     def _authorize(self, user: rbac.UserInfo, info: RequestInfo) -> None:

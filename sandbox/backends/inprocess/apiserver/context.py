@@ -1,8 +1,10 @@
 """One request as the handlers see it, and the server state they share.
 
 :class:`ServerState` is what every handler reaches: the store, the client
-that reads pod logs, the clock, authentication and authorization, and the
-event that tells open streams the server is stopping.
+that reads pod logs, the clock, authentication and authorization, the
+cluster's fault injector (when the app serves a running cluster), the
+round-robin turns of ``services/proxy``, and the event that tells open
+streams the server is stopping.
 
 :class:`Call` bundles the parsed :class:`~.requestinfo.RequestInfo`, the
 authenticated user, the query (first value of each parameter, as
@@ -29,6 +31,7 @@ from sandbox.store import Store
 
 if TYPE_CHECKING:
     from sandbox.backends.inprocess.apiserver.auth import Authenticator
+    from sandbox.backends.inprocess.apiserver.faults import Faults
 
 __all__ = ["MAX_BODY_BYTES", "Call", "ServerState"]
 
@@ -48,6 +51,10 @@ class ServerState:
     bookmark_interval: float = 60.0
     #: Set when the server stops: open watches and log streams end.
     shutdown: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Fault injection into the running cluster (``/sandbox/v1/faults/...``); None: 404.
+    faults: Faults | None = None
+    #: ``services/proxy``: the next endpoint to use, per (namespace, service, port name).
+    proxy_turns: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
 
 class RequestEntityTooLarge(ApiError):
@@ -63,6 +70,10 @@ class Call:
     query: dict[str, str]
     headers: dict[bytes, bytes]
     receive: Any
+    #: The raw query string (``pods/proxy`` passes it on as sent).
+    query_string: bytes = b""
+    #: The client's address, when the server knows it (``X-Forwarded-For`` of a proxied call).
+    client_host: str = ""
     warnings: list[str] = field(default_factory=list)
     _body: bytes | None = None
     _output: Output | None = None

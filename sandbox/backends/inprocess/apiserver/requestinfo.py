@@ -16,7 +16,11 @@ way kube-apiserver's ``RequestInfoFactory`` does:
   query parameter is true; a DELETE without a name is a
   ``deletecollection``; the legacy ``/watch/`` path prefix is a watch;
 - a list or watch selecting one name (``fieldSelector=metadata.name=x``)
-  carries that name, so RBAC ``resourceNames`` rules apply to it.
+  carries that name, so RBAC ``resourceNames`` rules apply to it;
+- what follows a subresource is its ``subpath``, kept as sent (empty
+  segments and a trailing slash included) the way kube-apiserver hands it to
+  ``pods/proxy`` and ``services/proxy``: ``.../proxy/a//b/`` → ``/a//b/``,
+  ``.../proxy/`` → ``/``, ``.../proxy`` → ``""``.
 
 Query parameters are read like Kubernetes' conversions do: see
 :func:`query_bool`.
@@ -80,6 +84,8 @@ class RequestInfo:
     watch_prefix: bool = False
     #: The one name a list or watch selects with ``fieldSelector=metadata.name=...``.
     selected_name: str = ""
+    #: The path after the subresource (``/a/b`` of ``pods/web/proxy/a/b``), see the module doc.
+    subpath: str = ""
 
     @property
     def authz_name(self) -> str:
@@ -138,8 +144,26 @@ def parse_request_info(method: str, path: str, query: Mapping[str, str]) -> Requ
     selected = _selected_name(query.get("fieldSelector")) if verb in ("list", "watch") else ""
     if not name and verb == "delete":
         verb = "deletecollection"
+    subpath = _subpath(path, len(segments) - len(rest) + 3) if subresource else ""
     return RequestInfo(
         path=path, verb=verb, resource_request=True, api_prefix=prefix, api_group=group,
         api_version=version, namespace=namespace, resource=resource, subresource=subresource,
         name=name, parts=tuple(rest), watch_prefix=watch_prefix, selected_name=selected,
+        subpath=subpath,
     )
+
+
+def _subpath(path: str, consumed: int) -> str:
+    """What follows the first ``consumed`` non-empty segments of ``path``, as sent."""
+    raw = path.strip("/").split("/")
+    seen = index = 0
+    while index < len(raw) and seen < consumed:
+        if raw[index]:
+            seen += 1
+        index += 1
+    subpath = "/".join(raw[index:])
+    if subpath:
+        subpath = "/" + subpath
+    if path.endswith("/") and not subpath.endswith("/"):
+        subpath += "/"
+    return subpath

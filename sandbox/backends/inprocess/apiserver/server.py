@@ -8,6 +8,8 @@
 4. uvicorn serving :func:`.app.create_app` on ``127.0.0.1:<port>`` with TLS
    (port 0: any free port), as a task of the current loop — the cluster's
    store is not thread-safe for async waiters, so the server shares its loop;
+   a cluster that runs processes and controllers also gets the fault
+   endpoints (:mod:`.faults`);
 5. ``H/kubeconfig`` (:mod:`.kubeconfig`) for that URL, and the cluster's
    :class:`~sandbox.cluster.apiendpoint.ApiEndpoint` published so pods get
    ``KUBERNETES_SERVICE_*`` and ``kube-root-ca.crt``.
@@ -112,10 +114,13 @@ class ApiServer:
         ensure_default_rbac(store)
         self._aggregator = ClusterRoleAggregator(store)
         await self._aggregator.start()
+        # A bare store behind the server (the contract tests) has nothing to fault.
+        faults = self.cluster if hasattr(self.cluster, "container_pid") else None
         self.app = create_app(
             store=store, log_source=self.cluster.client.log_source,
             authenticator=Authenticator(tokens=self.tokens, store=store),
             clock=self.cluster.clock, bookmark_interval=self.bookmark_interval,
+            faults=faults,
         )
         sock = bind(self.host, self.port)
         self.port = sock.getsockname()[1]

@@ -1,4 +1,4 @@
-"""Subresources: ``status``, ``scale``, ``log``, ``binding``, ``eviction``, ``finalize``, ``token``.
+"""Subresources: ``status``, ``scale``, ``log``, ``binding``, ``eviction``, ``finalize``, ``token``, ``proxy``.
 
 =================  ================================================================
 ``status``         GET the object; PUT/PATCH write ``status`` only (the store's
@@ -15,11 +15,14 @@
                    token``): answered with the account's token Secret's token,
                    which never expires (audiences and expiry are echoed, not
                    enforced)
+``proxy``          pods and services, any method: the request goes on to the pod
+                   and its answer comes back (:mod:`.proxy`)
 =================  ================================================================
 
-``exec``, ``attach``, ``portforward`` and ``proxy`` need streaming protocols
-(WebSocket/SPDY) the sandbox does not speak; they answer a 400 Status saying
-so, which kubectl prints. A subresource the kind does not have is a 404.
+``exec``, ``attach`` and ``portforward`` need streaming protocols
+(WebSocket/SPDY) the sandbox does not speak, and ``nodes/proxy`` a kubelet
+HTTP API the in-process kubelets do not serve; they answer a 400 Status
+saying so, which kubectl prints. A subresource the kind does not have is a 404.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any
 from sandbox.api import patch as patches
 from sandbox.api.errors import BadRequest, InternalError, MethodNotAllowed
 from sandbox.api.kinds import ResourceType
-from sandbox.backends.inprocess.apiserver import logs, writes
+from sandbox.backends.inprocess.apiserver import logs, proxy, writes
 from sandbox.backends.inprocess.apiserver.auth import service_account_token
 from sandbox.backends.inprocess.apiserver.context import Call, ServerState
 from sandbox.backends.inprocess.apiserver.negotiation import decode_body, decode_patch
@@ -46,7 +49,6 @@ STREAMING_SUBRESOURCES = {
     "exec": "kubectl exec",
     "attach": "kubectl attach",
     "portforward": "kubectl port-forward",
-    "proxy": "the API server proxy",
 }
 
 # Methods each subresource answers (by RequestInfo verb).
@@ -68,7 +70,17 @@ def _not_allowed() -> MethodNotAllowed:
 async def handle(state: ServerState, call: Call, rt: ResourceType) -> Any:
     info = call.info
     sub = info.subresource
-    if sub not in rt.subresources or len(info.parts) > 3:
+    if sub not in rt.subresources:
+        raise not_found()
+    if sub == "proxy":
+        if rt.api_version == "v1" and rt.plural in proxy.PROXIED:
+            return await proxy.handle(state, call, rt)
+        raise BadRequest(
+            f"{rt.plural}/proxy is not supported by kf-sandbox: the in-process kubelets serve no "
+            "HTTP API. Reach pods with pods/proxy or services/proxy "
+            "(docs/explanation/fidelity.md)"
+        )
+    if len(info.parts) > 3:
         raise not_found()
     if sub in STREAMING_SUBRESOURCES:
         raise BadRequest(

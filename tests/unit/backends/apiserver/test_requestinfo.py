@@ -55,3 +55,23 @@ def test_boolean_parameters_follow_kubernetes_conversion(value: str, expected: b
 def test_a_watch_prefix_without_a_resource_is_400() -> None:
     with pytest.raises(BadRequest):
         parse_request_info("GET", "/api/v1/watch", {})
+
+
+@pytest.mark.parametrize(("method", "path", "verb", "name", "subpath"), [
+    ("GET", "/api/v1/namespaces/x/pods/web:8080/proxy/a/b", "get", "web:8080", "/a/b"),
+    ("GET", "/api/v1/namespaces/x/services/http:web:80/proxy/", "get", "http:web:80", "/"),
+    ("POST", "/api/v1/namespaces/x/services/web/proxy", "create", "web", ""),
+    ("PUT", "/api/v1/namespaces/x/pods/web/proxy/a//b/", "update", "web", "/a//b/"),
+    ("DELETE", "/api/v1/namespaces/x/pods/web/proxy/v1/models/m", "delete", "web", "/v1/models/m"),
+    ("OPTIONS", "/api/v1/namespaces/x/pods/web/proxy/x", "", "web", "/x"),
+])
+def test_a_proxy_subresource_keeps_the_path_after_it(
+    method: str, path: str, verb: str, name: str, subpath: str
+) -> None:
+    info = parse_request_info(method, path, {"watch": "true"})
+    assert (info.verb, info.name, info.subresource, info.subpath) == (verb, name, "proxy", subpath)
+
+
+def test_only_a_subresource_has_a_subpath() -> None:
+    assert parse_request_info("GET", "/api/v1/namespaces/x/pods/web/", {}).subpath == ""
+    assert parse_request_info("GET", "/api/v1/namespaces/x/pods/web/log", {}).subpath == ""
