@@ -19,6 +19,10 @@ process. Processes cannot outlive a crashed caller either: the runtimes
 register each container's process group with a watchdog that kills them when
 this process dies (see :mod:`sandbox.cluster.runtime.reaper`).
 
+Each cluster holds a network slot while it runs (:mod:`sandbox.cluster.netslots`):
+clusters side by side on one machine get different pod and Service address
+ranges, so their servers never share an ``address:port``.
+
 This is the only place above the store that touches the store directly: it
 assembles a cluster; everything it starts talks to the cluster through the
 client.
@@ -26,6 +30,7 @@ client.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -40,7 +45,7 @@ from sandbox.clock import Clock, SystemClock
 from sandbox.cluster import proxy as proxies
 from sandbox.cluster import services
 from sandbox.cluster.apiendpoint import ApiEndpoint
-from sandbox.cluster.config import ClusterConfig, load_cluster
+from sandbox.cluster.config import ClusterConfig, Networking, load_cluster
 from sandbox.cluster.controllers import (
     cronjob,
     daemonset,
@@ -57,6 +62,7 @@ from sandbox.cluster.controllers import (
 )
 from sandbox.cluster.images.catalog import ImageCatalog
 from sandbox.cluster.kubelet import Kubelet, KubeletLogSource, LiveRuns
+from sandbox.cluster.netslots import NetworkSlot, acquire_slot
 from sandbox.cluster.network import node_pod_cidr
 from sandbox.cluster.nodes import NodeHeartbeat, register_nodes
 from sandbox.cluster.paths import SandboxPaths
@@ -152,6 +158,10 @@ class InProcessCluster:
         config = cluster if isinstance(cluster, ClusterConfig) else load_cluster(cluster)
         paths = SandboxPaths(Path(home).resolve()) if home else SandboxPaths.default()
         paths.home.mkdir(parents=True, exist_ok=True)
+        slot: NetworkSlot | None = None
+        if "networking" not in config.model_fields_set:
+            # Distinct loopback ranges from any other cluster on this machine.
+            slot, config = _with_network_slot(config, paths, durable=persistence is not None)
         clock = clock or SystemClock()
         store = Store(clock=clock, persistence=persistence)
         allocator = services.ClusterIPAllocator(config.networking.service_cidr)
@@ -165,6 +175,8 @@ class InProcessCluster:
         self.live_runs = live_runs
         wire_service_accounts(store, self.api_endpoint)
         async with AsyncExitStack() as stack:
+            if slot is not None:
+                stack.callback(slot.release)
             stack.push_async_callback(client.close)
             stack.callback(store.close)
             await self._start_nodes(stack)
@@ -245,3 +257,26 @@ class InProcessCluster:
         if pid is None:
             raise LookupError(f"container {container} of pod {pod['metadata']['name']} has no process")
         return pid
+
+
+_SLOT_FILE = "network-slot"
+
+
+def _with_network_slot(config: ClusterConfig, paths: SandboxPaths, *,
+                       durable: bool) -> tuple[NetworkSlot, ClusterConfig]:
+    """Hold a network slot (:mod:`sandbox.cluster.netslots`); the config with its ranges.
+
+    A durable cluster asks for the slot it had last time (its stored pods and
+    Services carry those addresses) and records the one it got.
+    """
+    record = paths.home / _SLOT_FILE
+    preferred: int | None = None
+    if durable and record.is_file():
+        with contextlib.suppress(ValueError):
+            preferred = int(record.read_text().strip())
+    slot = acquire_slot(preferred=preferred)
+    if durable:
+        record.write_text(f"{slot.number}\n")
+    pods, services = slot.networks
+    networking = Networking.model_validate({"podCIDR": pods, "serviceCIDR": services})
+    return slot, config.model_copy(update={"networking": networking})

@@ -202,9 +202,24 @@ def safe_encode(text: str) -> str:
     return "".join(_ALPHANUMS[ord(c) % len(_ALPHANUMS)] for c in text)
 
 
+def without_nulls(value: Any) -> Any:
+    """``value`` with every null-valued key dropped, at any depth.
+
+    Go decodes a JSON ``null`` into a field's zero value, so to a controller
+    ``creationTimestamp: null`` (which kubectl sends in templates) and no
+    ``creationTimestamp`` are the same template; comparisons and hashes of
+    templates must agree.
+    """
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
+
+
 def template_hash(template: Any, collision_count: int | None = None) -> str:
-    """``ComputeHash``: a short, stable, name-safe hash of ``template``."""
-    data = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
+    """``ComputeHash``: a short, stable, name-safe hash of ``template`` (nulls as absent)."""
+    data = json.dumps(without_nulls(template), sort_keys=True, separators=(",", ":")).encode()
     if collision_count:
         data += int(collision_count & 0xFFFFFFFF).to_bytes(4, "little")
     return safe_encode(str(_fnv32a(data)))

@@ -69,6 +69,7 @@ from ._workloads import (
     scaled_value,
     selector_of,
     template_hash,
+    without_nulls,
     write_status,
 )
 from ._workloads_claim import claim
@@ -159,7 +160,7 @@ def _created(obj: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _template_without_hash(template: Mapping[str, Any]) -> Obj:
-    copy = deep_copy(dict(template))
+    copy: Obj = without_nulls(deep_copy(dict(template)))
     template_meta = copy.setdefault("metadata", {})
     labels = {k: v for k, v in (template_meta.get("labels") or {}).items() if k != POD_TEMPLATE_HASH_LABEL}
     if labels:

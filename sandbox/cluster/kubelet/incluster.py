@@ -32,10 +32,11 @@ container starts: a container started while no API server serves the
 cluster gets none of these variables (its in-cluster client fails with
 "Service host/port is not set", as outside a cluster).
 
-Python containers that mount the service account directory also get
-:mod:`sandbox.podboot`'s startup directory first on ``PYTHONPATH``, so that
-``kubernetes.config.load_incluster_config()`` reads the token and CA from
-their host paths without any change to the program.
+Python containers also get :mod:`sandbox.podboot`'s startup directory first
+on ``PYTHONPATH``, so that ``kubernetes.config.load_incluster_config()``
+reads the token and CA from their host paths, and a server binding
+``0.0.0.0`` listens on its pod's IP (:mod:`sandbox.podboot.binding`),
+without any change to the program.
 """
 
 from __future__ import annotations
@@ -44,8 +45,6 @@ import os
 from collections.abc import Mapping
 
 from sandbox.cluster.apiendpoint import ApiEndpoint
-from sandbox.cluster.kubelet.mounts import MountTable
-from sandbox.cluster.serviceaccount_admission import DEFAULT_API_TOKEN_MOUNT_PATH
 from sandbox.podboot import STARTUP_DIR
 
 __all__ = ["api_server_env", "python_startup_env"]
@@ -70,10 +69,7 @@ def api_server_env(endpoint: ApiEndpoint | None) -> dict[str, str]:
     }
 
 
-def python_startup_env(env: Mapping[str, str], mounts: MountTable) -> dict[str, str]:
-    """``PYTHONPATH`` with the startup directory first, when the container mounts the
-    service account directory (else nothing to add)."""
-    if mounts.map_path(DEFAULT_API_TOKEN_MOUNT_PATH) is None:
-        return {}
+def python_startup_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``PYTHONPATH`` with the startup directory first (a Python container's)."""
     rest = env.get("PYTHONPATH", "")
     return {"PYTHONPATH": os.pathsep.join(p for p in (str(STARTUP_DIR), rest) if p)}

@@ -474,8 +474,9 @@ class PodWorker:
         env["HOSTNAME"] = (self.pod.get("spec") or {}).get("hostname") or self.name
         env.update({name: mounts.map_value(value) for name, value in variables.items()})
         if python:
-            # In-cluster clients read their token and CA from mapped paths (sandbox.podboot).
-            env.update(python_startup_env(env, mounts))
+            # In-cluster clients read their token and CA from mapped paths, and wildcard
+            # binds listen on the pod's IP (sandbox.podboot).
+            env.update(python_startup_env(env))
         env.update({
             "SANDBOX_MOUNTS": mounts.as_env(),
             "SANDBOX_POD_IP": self.pod_ip,

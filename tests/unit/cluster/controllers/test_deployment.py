@@ -222,6 +222,33 @@ async def test_rolling_back_to_an_old_template_reuses_its_replicaset_with_a_new_
         assert reused["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] == "1"
 
 
+async def test_a_rollback_whose_template_says_null_for_absent_fields_reuses_the_replicaset(
+    client: MemoryClient, clock: FakeClock
+) -> None:
+    # kubectl rollout undo replaces the template by JSON patch, with metadata.creationTimestamp: null.
+    kubelet = FakeKubelet(client, clock)
+    async with running(client, clock, deployment.controller, replicaset.controller):
+        await client.create(deploy(1))
+        await converge(client, clock, kubelet)
+        first = (await replicasets(client))[0]
+        await set_env(client, "2")
+        await converge(client, clock, kubelet)
+        template = first["spec"]["template"]
+        template["metadata"]["creationTimestamp"] = None
+        template["metadata"]["labels"].pop("pod-template-hash")
+        await client.patch("apps/v1", "Deployment", "web",
+                           [{"op": "replace", "path": "/spec/template", "value": template}],
+                           namespace="default", patch_type="json")
+        await converge(client, clock, kubelet)
+        names = sorted(rs["metadata"]["name"] for rs in await replicasets(client))
+        assert len(names) == 2 and first["metadata"]["name"] in names
+
+
+def test_template_hash_treats_null_as_absent() -> None:
+    assert template_hash({"metadata": {"creationTimestamp": None, "labels": {"a": "b"}}}) == \
+        template_hash({"metadata": {"labels": {"a": "b"}}})
+
+
 async def test_status_and_conditions_say_what_rollout_status_reads(client: MemoryClient, clock: FakeClock) -> None:
     kubelet = FakeKubelet(client, clock)
     async with running(client, clock, deployment.controller, replicaset.controller):

@@ -11,7 +11,6 @@ from kubelet_helpers import eventually, make_pod, phase_is, python, start_node
 from sandbox.cluster.apiendpoint import ApiEndpoint
 from sandbox.cluster.kubelet.envvars import resolve_env
 from sandbox.cluster.kubelet.incluster import api_server_env, python_startup_env
-from sandbox.cluster.kubelet.mounts import Mount, MountTable
 from sandbox.cluster.runtime.process import ProcessRuntime
 from sandbox.cluster.serviceaccount_admission import DEFAULT_API_TOKEN_MOUNT_PATH
 from sandbox.podboot import STARTUP_DIR
@@ -56,13 +55,11 @@ async def test_the_containers_own_env_overrides_them_and_may_refer_to_them(clien
     assert resolved.env["API"] == "https://127.0.0.1:1234"
 
 
-def test_python_containers_mounting_the_account_directory_get_the_startup_path(tmp_path):
-    mounted = MountTable([Mount(DEFAULT_API_TOKEN_MOUNT_PATH, tmp_path)])
-    assert python_startup_env({}, mounted) == {"PYTHONPATH": str(STARTUP_DIR)}
-    assert python_startup_env({"PYTHONPATH": "/app/lib"}, mounted) == {
+def test_python_containers_get_the_startup_path_first():
+    assert python_startup_env({}) == {"PYTHONPATH": str(STARTUP_DIR)}
+    assert python_startup_env({"PYTHONPATH": "/app/lib"}) == {
         "PYTHONPATH": f"{STARTUP_DIR}{os.pathsep}/app/lib"
     }
-    assert python_startup_env({}, MountTable([Mount("/data", tmp_path)])) == {}
 
 
 ENV_PROBE = (
