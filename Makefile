@@ -31,7 +31,7 @@ bench: install
 	$(BIN)/python -m benchmarks.rest_bench
 
 demo: install
-	$(BIN)/python examples/cluster_tour.py
+	$(BIN)/sandbox scenario run k8s-basics
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -6,7 +6,7 @@ here, so ``main.py`` is the table of contents:
 - :mod:`.daemon_cmds` — ``up``, ``status``, ``down``: the background sandbox;
 - :mod:`.kubectl_cmd` — ``kubectl …``: the real kubectl with the sandbox's kubeconfig;
 - :mod:`.verbs` — ``get``, ``describe``, ``logs``, ``events``, ``wait``: kubectl's reading verbs;
-- :mod:`.scenario_cmds` — ``scenario validate``: scenario files.
+- :mod:`.scenario_cmds` — ``scenario list|run|validate``: tutorials and smoke tests.
 
 Later issues add ``doctor``.
 """

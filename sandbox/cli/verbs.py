@@ -37,24 +37,22 @@ import yaml
 
 from sandbox.api.builtin_kinds import builtin_registry
 from sandbox.api.errors import ApiError
-from sandbox.api.kinds import KindRegistry, ResourceType, UnknownKind
+from sandbox.api.kinds import ResourceType, UnknownKind
 from sandbox.api.printers import jsonpath, table
 from sandbox.api.printers.ages import parse_timestamp
 from sandbox.cli.describe import describe_object
 from sandbox.cli.options import home_option, resolve_home
 from sandbox.cli.output import Printer
 from sandbox.cli.output import table as layout
+from sandbox.client.kinds import Kinds
 from sandbox.client.kube import KubeClient
 from sandbox.client.protocol import Client
 from sandbox.client.waiting import WaitTimeout
 
-__all__ = ["Connection", "Kinds", "describe", "events", "get", "logs", "parse_duration", "wait"]
+__all__ = ["Connection", "describe", "events", "get", "logs", "parse_duration", "wait"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
-
-_CRD = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")
-
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
@@ -70,48 +68,6 @@ class Connection:
 
     client: Callable[[], Client]
     now: Callable[[], datetime] = field(default=_utcnow)
-
-
-class Kinds:
-    """kubectl's kind names over the built-in kinds and the cluster's CRDs."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self._registry: KindRegistry | None = None
-
-    async def resolve(self, name: str) -> ResourceType:
-        builtin = builtin_registry()
-        found = builtin.resolve_all(name)
-        if found:
-            return found[0]
-        return (await self._with_crds()).resolve(name)
-
-    async def _with_crds(self) -> KindRegistry:
-        if self._registry is None:
-            registry = builtin_registry()
-            crds = (await self.client.list(*_CRD))["items"]
-            for crd in crds:
-                for rt in crd_types(crd):
-                    registry.register(rt)
-            self._registry = registry
-        return self._registry
-
-
-def crd_types(crd: Mapping[str, Any]) -> list[ResourceType]:
-    """The served versions of a CRD, storage version first."""
-    spec = crd.get("spec") or {}
-    names = spec.get("names") or {}
-    versions = sorted((v for v in spec.get("versions") or () if v.get("served", True)),
-                      key=lambda v: not v.get("storage"))
-    return [ResourceType(
-        group=str(spec.get("group") or ""), version=str(v["name"]), kind=str(names.get("kind")),
-        plural=str(names.get("plural")), singular=str(names.get("singular") or ""),
-        namespaced=spec.get("scope", "Namespaced") == "Namespaced",
-        short_names=tuple(names.get("shortNames") or ()),
-        categories=tuple(names.get("categories") or ()),
-        printer_columns=tuple(v.get("additionalPrinterColumns") or ()),
-        storage=bool(v.get("storage")), builtin=False,
-    ) for v in versions]
 
 
 # Options and plumbing ------------------------------------------------------------------------

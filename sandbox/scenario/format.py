@@ -99,6 +99,10 @@ class Scenario(BaseModel):
     tags: list[str] = Field(default_factory=list)
     estimated_time: Duration | None = Field(default=None, description="How long a run takes, e.g. 3m.")
     cluster: str = Field(default="default", description="A shipped cluster file's name, or a path.")
+    namespace: str | None = Field(
+        default=None, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="The namespace the steps work in (default: the scenario's name); "
+                    "created afresh for each run.")
     variables: dict[str, str] = Field(default_factory=dict,
                                       description="Substituted into manifests as {{ name }}.")
     steps: list[Step] = Field(min_length=1)

@@ -153,31 +153,39 @@ class Delete(Apply):
 
 
 class Wait(StepModel):
-    """``wait`` — until an object has a condition, a phase, a JSONPath value, or a kind has a count.
+    """``wait`` — until objects have a condition, a phase or a JSONPath value, or until a count holds.
 
-    Exactly one of ``condition``, ``phase``, ``jsonpath`` (with ``value``) or
-    ``count`` (objects of ``kind`` matching ``selector``).
+    The objects are the one called ``name``, or those of ``kind`` that
+    ``selector`` picks (all of the namespace when neither is given, with
+    ``count``). Without ``count`` the wait ends when there is at least one
+    object and every one satisfies the predicate (like ``kubectl wait -l``);
+    with ``count`` when exactly that many satisfy it (or exist, if no
+    predicate is given).
     """
 
     kind: str = Field(description="Kind as kubectl takes it: Deployment, pods, jobs.batch …")
-    name: str | None = Field(default=None, description="The object; not used with count.")
+    name: str | None = Field(default=None, description="One object by name.")
+    selector: Selector | None = Field(default=None, description="Objects by label selector.")
     namespace: str | None = None
     condition: str | None = Field(default=None, description="A condition type, e.g. Available.")
     status: Literal["True", "False", "Unknown"] = Field(default="True", description="The condition's status.")
+    reason: str | None = Field(default=None, description="The condition's reason, e.g. Unschedulable.")
     phase: str | None = Field(default=None, description="status.phase, e.g. Running, Succeeded.")
     jsonpath: str | None = Field(default=None, description="A kubectl JSONPath, e.g. {.status.readyReplicas}.")
-    value: Any = Field(default=None, description="The value jsonpath must reach.")
-    count: int | None = Field(default=None, ge=0, description="How many objects of kind must exist.")
-    selector: Selector | None = Field(default=None, description="Label selector for count.")
+    value: Any = Field(default=None, description="The value jsonpath must reach (compared as text).")
+    count: int | None = Field(default=None, ge=0, description="How many objects must match.")
     timeout: Duration = 60.0
 
     @model_validator(mode="after")
     def _predicate(self) -> Wait:
-        _exactly_one(self, "condition", "phase", "jsonpath", "count")
+        _exactly_one(self, "condition", "phase", "jsonpath", required=self.count is None)
         if self.jsonpath is not None and self.value is None:
             raise ValueError("jsonpath needs a value to wait for")
-        if self.count is None and self.name is None:
-            raise ValueError("name is required unless waiting for a count")
+        if self.reason is not None and self.condition is None:
+            raise ValueError("reason goes with condition")
+        _exactly_one(self, "name", "selector", required=self.count is None)
+        if self.count is not None and self.name is not None:
+            raise ValueError("count goes with selector, not name")
         return self
 
 
@@ -271,6 +279,7 @@ class Kubectl(StepModel):
     args: list[str] = Field(min_length=1, description="Arguments after kubectl, e.g. [get, pods, -A].")
     expect_exit_code: int = 0
     expect_output: Regex | None = Field(default=None, description="A regex searched in the output.")
+    timeout: Duration = 60.0
 
 
 class Http(StepModel):

@@ -42,9 +42,16 @@ Data flow::
 
     test (its own loop) ─► ThreadsafeClient ─► cluster loop (thread) ─► MemoryClient | KubeClient
 
-Not here yet: collecting ``scenarios/*/scenario.yaml`` as test items (issue 5,
-item 4) waits for the scenario engine (``sandbox.scenario``); it will be a
-``pytest_collect_file`` hook in this module.
+Scenarios are tests too: every ``scenario.yaml`` pytest meets while
+collecting (``pytest scenarios/``) becomes one test item, marked
+``scenario``, that runs the whole scenario — on an ephemeral in-process
+cluster of the scenario's own cluster file (never the user's daemon), or
+with ``--sandbox-backend kubeconfig`` on that cluster, or with
+``--keep-cluster`` on the kept daemon. A failure shows the run's plain log:
+each step, the failed one's diagnostics (conditions, events, pod logs); the
+log is also attached to the test's report (``-rA`` shows it for passes), and
+pytest's own ``--junitxml`` records one testcase per scenario. An invalid
+scenario file fails its item with the validation problems and their lines.
 
 The heavy modules (the cluster, the HTTP client) are imported inside the
 fixtures: this plugin loads in every pytest run of an environment that has
@@ -104,6 +111,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_SUMMARY] = []
+    config.addinivalue_line("markers", "scenario: a scenarios/<name>/scenario.yaml run as a test")
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -370,3 +378,70 @@ def _caller(cluster: SandboxCluster) -> Callable[[Coroutine[Any, Any, T]], T]:
     def call(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, loop).result(NAMESPACE_DELETE_TIMEOUT + 30)
     return call
+
+
+# Scenarios as tests ----------------------------------------------------------------------
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.name == "scenario.yaml":
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    """A ``scenario.yaml``: one item, named after the scenario (or its folder when invalid)."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        from sandbox.scenario.format import parse_scenario
+
+        scenario, _ = parse_scenario(self.path.read_text(encoding="utf-8"))
+        name = scenario.name if scenario is not None else self.path.parent.name
+        item = ScenarioItem.from_parent(self, name=name)
+        item.add_marker("scenario")
+        yield item
+
+
+class ScenarioFailed(Exception):
+    """A scenario that did not pass; the message is its plain log."""
+
+
+class ScenarioItem(pytest.Item):
+    """Runs one scenario (see the module docstring)."""
+
+    def runtest(self) -> None:
+        import io
+
+        from sandbox.scenario.catalog import ScenarioEntry
+        from sandbox.scenario.format import parse_scenario
+        from sandbox.scenario.reporting import PlainReporter
+        from sandbox.scenario.session import run_entry
+
+        path = Path(self.path)
+        scenario, problems = parse_scenario(path.read_text(encoding="utf-8"))
+        if scenario is None:
+            raise ScenarioFailed("\n".join(p.format(path) for p in problems))
+        options = self.config.option
+        kubeconfig: Path | None = None
+        if options.sandbox_backend == "kubeconfig":
+            from sandbox.client.kubeconfig import kubeconfig_paths
+
+            kubeconfig = Path(options.sandbox_kubeconfig or kubeconfig_paths()[0])
+        elif options.keep_cluster:
+            kubeconfig = _kept_daemon(self.config, cluster=options.sandbox_cluster)
+        log = io.StringIO()
+        result, _ = asyncio.run(run_entry(
+            ScenarioEntry(path=path, scenario=scenario), reporter=PlainReporter(log),
+            kubeconfig=kubeconfig, ephemeral=kubeconfig is None))
+        if not result.ok:
+            raise ScenarioFailed(log.getvalue())
+        self.add_report_section("call", "scenario", log.getvalue())
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, ScenarioFailed):
+            return f"scenario {self.name} failed:\n{excinfo.value}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return Path(self.path), 0, f"scenario: {self.name}"
