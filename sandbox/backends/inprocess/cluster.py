@@ -46,6 +46,7 @@ from sandbox.cluster import proxy as proxies
 from sandbox.cluster import services
 from sandbox.cluster.apiendpoint import ApiEndpoint
 from sandbox.cluster.config import ClusterConfig, Networking, load_cluster
+from sandbox.cluster.default_tolerations import default_toleration_seconds
 from sandbox.cluster.controllers import (
     cronjob,
     daemonset,
@@ -168,6 +169,8 @@ class InProcessCluster:
         allocator.rebuild(store.list("v1", "Service")["items"])
         store.admission.add_mutating("", "Service", allocator.allocate_cluster_ip,
                                      name="clusterip-allocator")
+        store.admission.add_mutating("", "Pod", default_toleration_seconds,
+                                     name="default-toleration-seconds")
         live_runs = LiveRuns()
         client = MemoryClient(store, logs=KubeletLogSource(paths, live=live_runs, clock=clock),
                               clock=clock)

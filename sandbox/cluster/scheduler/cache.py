@@ -37,12 +37,15 @@ class Cache:
         self._nodes: dict[str, NodeInfo] = {}
         #: pod key -> node name, for assigned and assumed pods.
         self._pod_nodes: dict[str, str] = {}
+        #: namespace -> pod key -> PodInfo, for the same pods.
+        self._namespace_pods: dict[str, dict[str, PodInfo]] = {}
         self._assumed: set[str] = set()
         # Moves whenever the set of nodes (or a node's zone) changes, so the
         # snapshot knows to rebuild its ordered list.
         self._nodes_generation = 0
         self._snapshot = Snapshot()
         self._snapshot.pod_nodes = self._pod_nodes
+        self._snapshot.namespace_pods = self._namespace_pods
 
     # Nodes ------------------------------------------------------------------------------
 
@@ -119,11 +122,21 @@ class Cache:
             self._nodes[node_name] = info
         info.add_pod(pod)
         self._pod_nodes[pod.key] = node_name
+        pods = self._namespace_pods.get(pod.namespace)
+        if pods is None:
+            pods = self._namespace_pods[pod.namespace] = {}
+        pods[pod.key] = pod
 
     def _remove(self, key: str) -> bool:
         node_name = self._pod_nodes.pop(key, None)
         if node_name is None:
             return False
+        namespace = key.partition("/")[0]
+        pods = self._namespace_pods.get(namespace)
+        if pods is not None:
+            pods.pop(key, None)
+            if not pods:
+                del self._namespace_pods[namespace]
         info = self._nodes.get(node_name)
         if info is None:
             return False

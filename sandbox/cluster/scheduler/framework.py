@@ -516,13 +516,17 @@ class Snapshot:
     can change them while it filters and scores.
     """
 
-    __slots__ = ("by_name", "generation", "node_infos", "pod_nodes")
+    __slots__ = ("by_name", "generation", "namespace_pods", "node_infos", "pod_nodes")
 
     def __init__(self) -> None:
         self.node_infos: list[NodeInfo] = []
         self.by_name: dict[str, NodeInfo] = {}
         #: pod key -> node name for every assigned or assumed pod.
         self.pod_nodes: Mapping[str, str] = {}
+        #: namespace -> pod key -> PodInfo of the assigned or assumed pods, so a
+        #: plugin counting a namespace's pods (PodTopologySpread) never walks
+        #: every node's pods.
+        self.namespace_pods: Mapping[str, Mapping[str, PodInfo]] = {}
         self.generation = -1
 
     def rebuild(self, nodes: Iterable[NodeInfo]) -> None:
@@ -607,7 +611,7 @@ def default_normalize_score(scores: list[int], *, reverse: bool = False) -> None
 
 ClusterEvent = str
 """What changed in the cluster, named as kube-scheduler labels events:
-``NodeAdd``, ``NodeUpdate``, ``AssignedPodDelete``, ``PodAdd``, ``PodGroupAdd`` ..."""
+``NodeAdd``, ``NodeUpdate``, ``AssignedPodAdd``, ``AssignedPodDelete``, ``PodAdd``, ``PodGroupAdd`` ..."""
 
 
 @runtime_checkable

@@ -8,7 +8,7 @@ kube-scheduler's ``PriorityQueue`` in three parts:
   per attempt up to 10 s) before going back to activeQ;
 - **unschedulable pods**, pods no node fits. They stay there until a
   cluster event that could help them happens (a node added or changed, an
-  assigned pod deleted or finished, a PodGroup created ...) — an event
+  assigned pod added, deleted or finished, a PodGroup created ...) — an event
   helps a pod if one of the plugins that rejected it registered for it —
   or until they have waited ``max_in_unschedulable`` (5 minutes) without
   one, checked every 30 seconds, the "flush" that catches what no event

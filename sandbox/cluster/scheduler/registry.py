@@ -8,7 +8,8 @@ registered by importing a module.
 :data:`DEFAULT_PROFILE` is kube-scheduler 1.31's default profile, reduced
 to the plugins the sandbox implements, with the same order (it decides the
 order of Filter rejections and so of the reasons a user sees) and the same
-Score weights (TaintToleration 3, NodeAffinity 2, NodeResourcesFit 1),
+Score weights (TaintToleration 3, NodeAffinity 2, PodTopologySpread 2,
+NodeResourcesFit 1), PodTopologySpread with its system default constraints,
 plus Coscheduling — the sandbox's default scheduler is scheduler-plugins'
 build, so training jobs get gang scheduling without a second scheduler.
 """
@@ -27,6 +28,7 @@ from sandbox.cluster.scheduler.plugins import (
     node_name,
     node_resources_fit,
     node_unschedulable,
+    pod_topology_spread,
     taint_toleration,
 )
 
@@ -40,6 +42,7 @@ IN_TREE: Mapping[str, PluginFactory] = {
     taint_toleration.NAME: taint_toleration.new,
     node_affinity.NAME: node_affinity.new,
     node_resources_fit.NAME: node_resources_fit.new,
+    pod_topology_spread.NAME: pod_topology_spread.new,
     default_preemption.NAME: default_preemption.new,
     coscheduling.NAME: coscheduling.new,
     default_binder.NAME: default_binder.new,
@@ -53,6 +56,7 @@ DEFAULT_PROFILE = Profile(
         PluginSpec(taint_toleration.NAME, weight=3),
         PluginSpec(node_affinity.NAME, weight=2),
         PluginSpec(node_resources_fit.NAME, weight=1),
+        PluginSpec(pod_topology_spread.NAME, weight=2),
         PluginSpec(default_preemption.NAME),
         PluginSpec(coscheduling.NAME),
         PluginSpec(default_binder.NAME),

@@ -327,6 +327,7 @@ class Scheduler:
             return
         if _node_name(pod):
             self.cache.add_pod(PodInfo(pod))
+            self._event("AssignedPodAdd")
         elif self._responsible(pod):
             self.queue.add(PodInfo(pod))
             self._event("PodAdd")
@@ -341,6 +342,8 @@ class Scheduler:
                     self._event("AssignedPodDelete")
             else:
                 self.cache.add_pod(PodInfo(new, previous=self.cache.pod(key)))
+                if not _node_name(old):
+                    self._event("AssignedPodAdd")
         elif self._responsible(new) and not _is_terminal(new):
             self.queue.add(PodInfo(new))
         else:

@@ -38,7 +38,16 @@ from sandbox.cluster.scheduler.framework import (
     default_normalize_score,
 )
 
-__all__ = ["ERR_REASON_POD", "NAME", "NodeAffinity", "compile_term", "new", "term_matches"]
+__all__ = [
+    "ERR_REASON_POD",
+    "NAME",
+    "NodeAffinity",
+    "RequiredNodeAffinity",
+    "compile_term",
+    "new",
+    "required_node_affinity",
+    "term_matches",
+]
 
 NAME = "NodeAffinity"
 ERR_REASON_POD = "node(s) didn't match Pod's node affinity/selector"
@@ -117,8 +126,9 @@ def term_matches(term: Term, node: NodeInfo) -> bool:
     return True
 
 
-class _Required:
-    """What Filter checks for one pod: the nodeSelector and the required terms."""
+class RequiredNodeAffinity:
+    """What Filter checks for one pod: the nodeSelector and the required terms
+    (``nodeaffinity.RequiredNodeAffinity``; PodTopologySpread asks it too)."""
 
     __slots__ = ("node_selector", "terms")
 
@@ -142,6 +152,20 @@ def _node_affinity(pod: PodInfo) -> Mapping[str, Any]:
     return (pod.spec.get("affinity") or {}).get("nodeAffinity") or {}
 
 
+def required_node_affinity(pod: PodInfo) -> RequiredNodeAffinity | None:
+    """The pod's nodeSelector and required terms compiled, or ``None`` when it
+    has neither (every node matches)."""
+    node_selector = pod.spec.get("nodeSelector")
+    required = _node_affinity(pod).get("requiredDuringSchedulingIgnoredDuringExecution")
+    if required is None and node_selector is None:
+        return None
+    terms = None
+    if required is not None:
+        compiled = (compile_term(t) for t in required.get("nodeSelectorTerms") or ())
+        terms = [t for t in compiled if t is not None]
+    return RequiredNodeAffinity(node_selector, terms)
+
+
 class NodeAffinity:
     name = NAME
 
@@ -149,15 +173,10 @@ class NodeAffinity:
         return ("NodeAdd", "NodeUpdate")
 
     def pre_filter(self, state: CycleState, pod: PodInfo, nodes: list[NodeInfo]) -> Status | None:
-        node_selector = pod.spec.get("nodeSelector")
-        required = _node_affinity(pod).get("requiredDuringSchedulingIgnoredDuringExecution")
-        if required is None and node_selector is None:
+        required = required_node_affinity(pod)
+        if required is None:
             return Status(Code.Skip)
-        terms = None
-        if required is not None:
-            compiled = (compile_term(t) for t in required.get("nodeSelectorTerms") or ())
-            terms = [t for t in compiled if t is not None]
-        state.write(_PRE_FILTER_KEY, _Required(node_selector, terms))
+        state.write(_PRE_FILTER_KEY, required)
         return None
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
