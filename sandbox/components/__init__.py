@@ -1,4 +1,8 @@
-"""Kubeflow's components, one package each (later issues).
+"""Kubeflow's components, one package each.
 
-Empty for now: the layer contracts in pyproject.toml already hold its place.
+- :mod:`.pipelines` — Kubeflow Pipelines v2: DSL, compiler, graph, workflow
+  controller, in-pod executor, artifact storage, KFP REST API;
+- :mod:`.metadata` — the ML Metadata store the pipelines record lineage in.
+
+Later issues add Katib, the training operator, KServe, notebooks.
 """

@@ -1,0 +1,1 @@
+"""The ML Metadata store (being built)."""

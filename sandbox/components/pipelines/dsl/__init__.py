@@ -1,0 +1,1 @@
+"""Kubeflow Pipelines: dsl (being built)."""

@@ -1,0 +1,1 @@
+"""Kubeflow Pipelines: executor (being built)."""

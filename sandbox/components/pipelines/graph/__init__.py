@@ -1,0 +1,1 @@
+"""Kubeflow Pipelines: graph (being built)."""

@@ -1,0 +1,1 @@
+"""Kubeflow Pipelines: storage (being built)."""

@@ -1,0 +1,1 @@
+"""Kubeflow Pipelines: workflow (being built)."""

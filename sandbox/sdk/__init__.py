@@ -1,0 +1,1 @@
+"""``sandbox.sdk``: Pythonic entry points per component (being built)."""
