@@ -15,6 +15,11 @@ Data flow::
     Pod informer (assigned pods) ─► add/remove_pod ─► NodeInfo per node ─► snapshot()
     scheduling cycle ─► assume_pod ─► (bound: confirm) | (failed: forget_pod) ─┘
 
+Assigned pods are also counted by namespace and exact label set
+(:class:`~sandbox.cluster.scheduler.framework.LabelSetPods`), terminating
+ones left out, so PodTopologySpread counts a workload's pods per node
+without walking them.
+
 Terminated pods (``Succeeded``/``Failed``) never count: the informer
 handler removes a pod from the cache when it finishes, as kube-scheduler's
 informer does by not listing them. A pod assigned to a node the cache does
@@ -27,7 +32,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.cluster.scheduler.framework import NodeInfo, PodInfo, Snapshot
+from sandbox.cluster.scheduler.framework import (
+    LabelSetKey,
+    LabelSetPods,
+    NodeInfo,
+    PodInfo,
+    Snapshot,
+)
 
 __all__ = ["Cache"]
 
@@ -37,15 +48,17 @@ class Cache:
         self._nodes: dict[str, NodeInfo] = {}
         #: pod key -> node name, for assigned and assumed pods.
         self._pod_nodes: dict[str, str] = {}
-        #: namespace -> pod key -> PodInfo, for the same pods.
-        self._namespace_pods: dict[str, dict[str, PodInfo]] = {}
+        #: namespace -> labels -> those pods per node (terminating ones left out),
+        #: and where each pod is counted there.
+        self._label_sets: dict[str, dict[LabelSetKey, LabelSetPods]] = {}
+        self._pod_label_set: dict[str, tuple[str, LabelSetKey, str]] = {}
         self._assumed: set[str] = set()
         # Moves whenever the set of nodes (or a node's zone) changes, so the
         # snapshot knows to rebuild its ordered list.
         self._nodes_generation = 0
         self._snapshot = Snapshot()
         self._snapshot.pod_nodes = self._pod_nodes
-        self._snapshot.namespace_pods = self._namespace_pods
+        self._snapshot.label_sets = self._label_sets
 
     # Nodes ------------------------------------------------------------------------------
 
@@ -122,21 +135,25 @@ class Cache:
             self._nodes[node_name] = info
         info.add_pod(pod)
         self._pod_nodes[pod.key] = node_name
-        pods = self._namespace_pods.get(pod.namespace)
-        if pods is None:
-            pods = self._namespace_pods[pod.namespace] = {}
-        pods[pod.key] = pod
+        if (pod.pod.get("metadata") or {}).get("deletionTimestamp"):
+            return
+        labels_key: LabelSetKey = frozenset(pod.labels.items())
+        sets = self._label_sets.get(pod.namespace)
+        if sets is None:
+            sets = self._label_sets[pod.namespace] = {}
+        group = sets.get(labels_key)
+        if group is None:
+            group = sets[labels_key] = LabelSetPods(pod.labels)
+        group.nodes[node_name] = group.nodes.get(node_name, 0) + 1
+        self._pod_label_set[pod.key] = (pod.namespace, labels_key, node_name)
 
     def _remove(self, key: str) -> bool:
         node_name = self._pod_nodes.pop(key, None)
         if node_name is None:
             return False
-        namespace = key.partition("/")[0]
-        pods = self._namespace_pods.get(namespace)
-        if pods is not None:
-            pods.pop(key, None)
-            if not pods:
-                del self._namespace_pods[namespace]
+        counted = self._pod_label_set.pop(key, None)
+        if counted is not None:
+            self._uncount(*counted)
         info = self._nodes.get(node_name)
         if info is None:
             return False
@@ -144,6 +161,19 @@ class Cache:
         if info.node is None and not info.pods:
             del self._nodes[node_name]
         return True
+
+    def _uncount(self, namespace: str, labels_key: LabelSetKey, node_name: str) -> None:
+        sets = self._label_sets[namespace]
+        group = sets[labels_key]
+        left = group.nodes[node_name] - 1
+        if left:
+            group.nodes[node_name] = left
+            return
+        del group.nodes[node_name]
+        if not group.nodes:
+            del sets[labels_key]
+            if not sets:
+                del self._label_sets[namespace]
 
     # Snapshot ------------------------------------------------------------------------------------
 

@@ -67,6 +67,8 @@ __all__ = [
     "FilterPlugin",
     "FitError",
     "Handle",
+    "LabelSetKey",
+    "LabelSetPods",
     "NodeInfo",
     "PermitPlugin",
     "Plugin",
@@ -506,6 +508,30 @@ class NodeInfo:
         return f"<NodeInfo {self.name}: {len(self.pods)} pods, requested {self.requested}>"
 
 
+LabelSetKey = frozenset[tuple[str, str]]
+"""A pod's labels as a hashable key."""
+
+
+class LabelSetPods:
+    """The pods of one namespace with one exact set of labels: how many on each node.
+
+    Replicas of a workload share their labels, so a namespace holds a few
+    label sets however many pods it runs. A plugin counting the pods a
+    selector matches (PodTopologySpread, every cycle) tests the selector once
+    per label set and adds up ``nodes``, never walking pods one by one.
+    """
+
+    __slots__ = ("labels", "nodes")
+
+    def __init__(self, labels: Mapping[str, str]) -> None:
+        self.labels = labels
+        #: node name -> number of these pods there (never 0).
+        self.nodes: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return f"<LabelSetPods {dict(self.labels)}: {self.nodes}>"
+
+
 class Snapshot:
     """The nodes one scheduling cycle considers, in kube-scheduler's order.
 
@@ -516,17 +542,16 @@ class Snapshot:
     can change them while it filters and scores.
     """
 
-    __slots__ = ("by_name", "generation", "namespace_pods", "node_infos", "pod_nodes")
+    __slots__ = ("by_name", "generation", "label_sets", "node_infos", "pod_nodes")
 
     def __init__(self) -> None:
         self.node_infos: list[NodeInfo] = []
         self.by_name: dict[str, NodeInfo] = {}
         #: pod key -> node name for every assigned or assumed pod.
         self.pod_nodes: Mapping[str, str] = {}
-        #: namespace -> pod key -> PodInfo of the assigned or assumed pods, so a
-        #: plugin counting a namespace's pods (PodTopologySpread) never walks
-        #: every node's pods.
-        self.namespace_pods: Mapping[str, Mapping[str, PodInfo]] = {}
+        #: namespace -> label set -> the assigned or assumed pods (not
+        #: terminating) that carry exactly those labels, counted per node.
+        self.label_sets: Mapping[str, Mapping[LabelSetKey, LabelSetPods]] = {}
         self.generation = -1
 
     def rebuild(self, nodes: Iterable[NodeInfo]) -> None:

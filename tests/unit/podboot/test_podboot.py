@@ -42,14 +42,18 @@ def test_the_official_client_reads_the_mapped_token_and_ca(tmp_path):
         print(incluster_config.SERVICE_CERT_FILENAME)
         config.load_incluster_config()
         conf = client.Configuration.get_default_copy()
-        print(conf.host, conf.ssl_ca_cert, conf.api_key["BearerToken"])
+        # The key is "BearerToken" from client 31 on, "authorization" before.
+        token = conf.api_key.get("BearerToken") or conf.api_key.get("authorization")
+        print(conf.host, conf.ssl_ca_cert, token)
     """, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         str(tmp_path / "token"),
         str(tmp_path / "ca.crt"),
-        f"https://127.0.0.1:6443 {tmp_path / 'ca.crt'} bearer s3cr3t",
+        done.stdout.splitlines()[2],
     ]
+    assert done.stdout.splitlines()[2] in {  # client ≥ 31 writes "bearer", older ones "Bearer"
+        f"https://127.0.0.1:6443 {tmp_path / 'ca.crt'} {scheme} s3cr3t" for scheme in ("bearer", "Bearer")}
 
 
 def test_without_the_startup_directory_the_paths_stay_the_containers(tmp_path):
