@@ -38,6 +38,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from sandbox.api.errors import NotFound
 from sandbox.api.kinds import ResourceType
 from sandbox.backends.inprocess.incluster import wire_service_accounts
 from sandbox.client.memory import MemoryClient
@@ -46,7 +47,6 @@ from sandbox.cluster import proxy as proxies
 from sandbox.cluster import services
 from sandbox.cluster.apiendpoint import ApiEndpoint
 from sandbox.cluster.config import ClusterConfig, Networking, load_cluster
-from sandbox.cluster.default_tolerations import default_toleration_seconds
 from sandbox.cluster.controllers import (
     cronjob,
     daemonset,
@@ -61,6 +61,7 @@ from sandbox.cluster.controllers import (
     serviceaccount,
     statefulset,
 )
+from sandbox.cluster.default_tolerations import default_toleration_seconds
 from sandbox.cluster.images.catalog import ImageCatalog
 from sandbox.cluster.kubelet import Kubelet, KubeletLogSource, LiveRuns
 from sandbox.cluster.netslots import NetworkSlot, acquire_slot
@@ -72,6 +73,7 @@ from sandbox.cluster.runtime.process import ProcessRuntime
 from sandbox.cluster.runtime.simulated import SimulatedRuntime
 from sandbox.cluster.runtime.zygote import ZygoteRuntime
 from sandbox.cluster.scheduler import Scheduler
+from sandbox.components.registry import Component, ComponentContext, default_components
 from sandbox.runtime import ControllerRegistry, Manager
 from sandbox.store import Store
 from sandbox.store.persistence import Persistence
@@ -136,6 +138,7 @@ class InProcessCluster:
         self.proxy: proxies.ServiceProxy | None = None
         self.heartbeat: NodeHeartbeat | None = None
         self.live_runs = LiveRuns()
+        self.components: list[Component] = []
         #: Filled in by an API server serving this cluster (ApiServer.start):
         #: pods' KUBERNETES_SERVICE_* env, kube-root-ca.crt, ServiceAccount admission.
         self.api_endpoint = ApiEndpoint()
@@ -150,11 +153,16 @@ class InProcessCluster:
         clock: Clock | None = None,
         persistence: Persistence | None = None,
         controllers: Iterable[str] | None = None,
+        components: Iterable[str] | None = None,
     ) -> AsyncIterator[InProcessCluster]:
         """Bring a cluster up; everything stops (and every process dies) on exit.
 
-        ``controllers`` limits the built-in controllers to those names (all
-        by default) — useful for teaching what each one does by its absence.
+        ``controllers`` limits the controllers (built-in and components') to
+        those names (all by default) — useful for teaching what each one does
+        by its absence. ``components`` names the Kubeflow components to install
+        (:func:`~sandbox.components.registry.default_components`; all by
+        default): their CRDs exist before anything starts, their controllers
+        run with the built-in ones.
         """
         config = cluster if isinstance(cluster, ClusterConfig) else load_cluster(cluster)
         paths = SandboxPaths(Path(home).resolve()) if home else SandboxPaths.default()
@@ -176,6 +184,8 @@ class InProcessCluster:
                               clock=clock)
         self = cls(config, store=store, client=client, paths=paths, clock=clock)
         self.live_runs = live_runs
+        self.components = _chosen_components(components)
+        install_crds(store, [crd for c in self.components for crd in c.crds()])
         wire_service_accounts(store, self.api_endpoint)
         async with AsyncExitStack() as stack:
             if slot is not None:
@@ -214,6 +224,9 @@ class InProcessCluster:
             resources=self.store.registry.all, paths=self.paths, allocator=allocator,
             config=self.config, api_endpoint=self.api_endpoint,
         )
+        context = ComponentContext(paths=self.paths, clock=self.clock)
+        for component in self.components:
+            component.register_controllers(registry, context)
         self.manager = Manager(self.client, clock=self.clock, registry=registry,
                                enabled=list(enabled) if enabled is not None else None)
         await self.manager.start()
@@ -283,3 +296,32 @@ def _with_network_slot(config: ClusterConfig, paths: SandboxPaths, *,
     pods, services = slot.networks
     networking = Networking.model_validate({"podCIDR": pods, "serviceCIDR": services})
     return slot, config.model_copy(update={"networking": networking})
+
+
+def _chosen_components(names: Iterable[str] | None) -> list[Component]:
+    known = default_components()
+    if names is None:
+        return list(known.values())
+    chosen = []
+    for name in names:
+        if name not in known:
+            raise ValueError(f"no component {name!r} (known: {', '.join(known)})")
+        chosen.append(known[name])
+    return chosen
+
+
+def install_crds(store: Store, crds: Iterable[dict[str, Any]]) -> None:
+    """Create the components' CRDs, or update them to the shipped version (as ``kubectl apply``)."""
+    for crd in crds:
+        name = crd["metadata"]["name"]
+        try:
+            current = store.get(*_CRD, name)
+        except NotFound:
+            store.create(*_CRD, crd)
+            continue
+        if current.get("spec") != crd["spec"]:
+            updated = {**current, "spec": crd["spec"]}
+            store.replace(*_CRD, updated)
+
+
+_CRD = ("apiextensions.k8s.io/v1", "CustomResourceDefinition")

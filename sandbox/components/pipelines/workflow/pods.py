@@ -1,0 +1,135 @@
+"""One task → one Pod: the component's image, its command, its resources.
+
+The executor of a container task (``deploymentSpec.executors[label].container``
+in the IR) becomes a Pod the kubelet runs. Two kinds of command:
+
+- **Lightweight Python components** carry kfp's launcher: ``sh -c <pip
+  bootstrap> sh -ec <launcher> <source>`` with ``--executor_input {{$}}
+  --function_to_execute NAME``. Run as written, the bootstrap would call pip
+  (the network) and a fresh interpreter would import kfp (hundreds of
+  milliseconds). So it is recognised and the pod runs the sandbox's
+  executor instead — ``python -m sandbox.components.pipelines.executor
+  --component_source … --executor_input … --function_to_execute …`` —
+  which does what kfp's ``executor_main`` does, forked from the warm zygote,
+  and checks ``packages_to_install`` are installed instead of installing
+  them. The original command is kept in the annotation
+  ``pipelines.kubeflow.org/kfp-command`` for whoever wants to see it.
+- **Container components** (and any other command) run as written, with
+  their placeholders resolved (:mod:`.placeholders`).
+
+Resources come from the executor's ``resources`` (``resourceCpuLimit``
+strings, or the older numeric ``cpuLimit``/``memoryLimit`` in GB) and its
+accelerator (``resourceType``/``type`` → an extended resource such as
+``nvidia.com/gpu``). Environment: the container's ``env``, plus
+``SANDBOX_ARTIFACT_ROOT`` so artifact URIs map to the local store.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.components.pipelines.storage.uris import ROOT_ENV
+from sandbox.components.pipelines.workflow.placeholders import resolve_command
+
+__all__ = ["EXECUTOR_MODULE", "KFP_COMMAND_ANNOTATION", "Launcher", "parse_launcher", "task_container"]
+
+EXECUTOR_MODULE = "sandbox.components.pipelines.executor"
+KFP_COMMAND_ANNOTATION = "pipelines.kubeflow.org/kfp-command"
+_PIP_INSTALL = re.compile(r"python3 -m pip install (?P<args>.*?)(?:&&|$)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """What kfp's lightweight-component launcher would run: a function in a source text."""
+
+    source: str
+    function: str
+    packages: tuple[str, ...]
+
+
+def parse_launcher(command: list[str], args: list[str]) -> Launcher | None:
+    """The launcher's parts when ``command`` is kfp's lightweight-component launcher, else None."""
+    if len(command) < 6 or command[:2] != ["sh", "-c"] or command[3:5] != ["sh", "-ec"]:
+        return None
+    if "executor_main" not in command[5]:
+        return None
+    source = command[6] if len(command) > 6 else ""
+    try:
+        function = args[args.index("--function_to_execute") + 1]
+    except (ValueError, IndexError):
+        return None
+    packages: list[str] = []
+    for match in _PIP_INSTALL.finditer(command[2]):
+        for word in shlex.split(match["args"]):
+            if word.startswith("-") or word.startswith("kfp==") or word.startswith("typing-extensions"):
+                continue
+            packages.append(word)
+    return Launcher(source=source, function=function, packages=tuple(packages))
+
+
+def _quantity(value: Any, unit: str = "") -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"{value}{unit}"
+
+
+def _resources(spec: Mapping[str, Any]) -> dict[str, Any]:
+    requests: dict[str, str] = {}
+    limits: dict[str, str] = {}
+    for target, key_str, key_num, field in ((limits, "resourceCpuLimit", "cpuLimit", "cpu"),
+                                            (requests, "resourceCpuRequest", "cpuRequest", "cpu"),
+                                            (limits, "resourceMemoryLimit", "memoryLimit", "memory"),
+                                            (requests, "resourceMemoryRequest", "memoryRequest", "memory")):
+        if spec.get(key_str):
+            target[field] = str(spec[key_str])
+        elif spec.get(key_num):
+            target[field] = _quantity(spec[key_num], "G" if field == "memory" else "")
+    accelerator = spec.get("accelerator") or {}
+    kind = accelerator.get("resourceType") or accelerator.get("type")
+    count = accelerator.get("resourceCount") or accelerator.get("count")
+    if kind and count:
+        limits[str(kind)] = str(count)
+    out: dict[str, Any] = {}
+    if requests:
+        out["requests"] = requests
+    if limits:
+        out["limits"] = limits
+    return out
+
+
+def task_container(executor: Mapping[str, Any], executor_input: Mapping[str, Any], *,
+                   artifact_root: str, path_of: Callable[[str], str],
+                   context: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """(the container of the task's pod, annotations for the pod) from an IR container executor."""
+    spec = executor["container"]
+    command = [str(c) for c in spec.get("command") or []]
+    args = [str(a) for a in spec.get("args") or []]
+    annotations: dict[str, str] = {}
+    launcher = parse_launcher(command, args)
+    if launcher is not None:
+        run = ["python", "-m", EXECUTOR_MODULE,
+               "--component_source", launcher.source,
+               "--executor_input", json.dumps(executor_input, sort_keys=True),
+               "--function_to_execute", launcher.function]
+        for package in launcher.packages:
+            run += ["--packages_to_install", package]
+        annotations[KFP_COMMAND_ANNOTATION] = json.dumps({"command": command[:6], "args": args})
+        container: dict[str, Any] = {"command": run}
+    else:
+        container = {}
+        if command:
+            container["command"] = resolve_command(command, executor_input, path_of=path_of, context=context)
+        if args:
+            container["args"] = resolve_command(args, executor_input, path_of=path_of, context=context)
+    env = [{"name": str(e["name"]), "value": str(e.get("value", ""))} for e in spec.get("env") or []]
+    env.append({"name": ROOT_ENV, "value": artifact_root})
+    container = {"name": "main", "image": str(spec.get("image") or "python:3.11"), **container, "env": env}
+    resources = _resources(spec.get("resources") or {})
+    if resources:
+        container["resources"] = resources
+    return container, annotations
