@@ -87,3 +87,21 @@ def test_run_refuses_unknown_and_invalid_scenarios(tmp_path):
     assert invalid.exit_code == 1 and "scenario.yaml:5: steps[0].wiat: unknown step type 'wiat'" in invalid.output
     both = invoke(["scenario", "run", "broken", "--all"], tmp_path)
     assert both.exit_code == 2
+
+
+PASSING = """
+name: tiny
+title: Tiny
+level: beginner
+steps:
+  - explain: "Nothing to do."
+  - explain: "Still nothing."
+"""
+
+
+def test_pause_without_a_terminal_says_so_and_runs_through(tmp_path):
+    folder = write(tmp_path / "scenarios", "tiny", PASSING)
+    result = invoke(["scenario", "run", str(folder), "--pause"], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "--pause needs a terminal on stdin; running without pauses" in result.output
+    assert "scenario tiny passed" in result.output
