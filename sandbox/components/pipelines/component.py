@@ -10,14 +10,31 @@
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
+from sandbox.components.pipelines.storage import ArtifactStore
+from sandbox.components.pipelines.workflow import controller as workflows
 from sandbox.components.registry import Component, ComponentContext, load_crds
 from sandbox.runtime import ControllerRegistry
 
 __all__ = ["COMPONENT"]
 
 
+def artifact_store(context: ComponentContext) -> ArtifactStore:
+    """The artifact store of a sandbox home: ``<home>/artifacts``."""
+    return ArtifactStore(context.paths.home / "artifacts")
+
+
+def metadata_path(context: ComponentContext) -> Path:
+    """The ML Metadata database of a sandbox home."""
+    return context.paths.home / "metadata" / "metadata.sqlite"
+
+
 def _register(registry: ControllerRegistry, context: ComponentContext) -> None:
-    """The pipelines' controllers (none yet: the workflow controller is being built)."""
+    """The workflow controller (``workflow``), with the home's artifact store and metadata."""
+    registry.register("workflow", functools.partial(
+        workflows.controller, artifacts=artifact_store(context), metadata_path=metadata_path(context)))
 
 
 COMPONENT = Component(

@@ -1,0 +1,145 @@
+"""The workflow controller: runs each pipeline-run ``Workflow`` by creating one Pod per task.
+
+A controller-runtime-style reconciler (``Workflow`` primary, owned Pods
+enqueue their Workflow): each reconcile reads the Workflow and its pods,
+hands them to the :class:`~.engine.Engine`, then does what the step decided
+— creates pods, deletes pods (terminate), writes ``status`` and the
+``workflows.argoproj.io/completed`` label, records Events, and requeues when
+a retry's backoff ends. Executions and artifacts go to ML Metadata
+(:mod:`.lineage`), which also answers the cache.
+
+What it runs: a Workflow that carries a KFP pipeline (the ``pipeline-spec``
+argument :func:`~.build.workflow_for_run` writes). A hand-written Argo
+Workflow without one is marked ``Error`` with a message saying so — the
+sandbox implements KFP's use of Argo, not Argo's template language.
+
+The parsed pipeline is cached per Workflow (uid and generation): IR is parsed
+and validated once per run, not once per pod event. An invalid pipeline ends
+the run ``Failed`` with the graph layer's problem list as its message.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sandbox.api.errors import AlreadyExists, NotFound
+from sandbox.components.metadata import MetadataStore
+from sandbox.components.pipelines.graph import PipelineGraph, PipelineSpecInvalid
+from sandbox.components.pipelines.storage import ArtifactStore
+from sandbox.components.pipelines.workflow.build import pipeline_spec
+from sandbox.components.pipelines.workflow.engine import NODE_LABEL, Engine
+from sandbox.components.pipelines.workflow.lineage import MetadataRecorder
+from sandbox.runtime import Controller, Manager, Request, Result, get_logger
+
+__all__ = ["WORKFLOW", "WorkflowReconciler", "controller"]
+
+WORKFLOW = ("argoproj.io/v1alpha1", "Workflow")
+log = get_logger(__name__)
+
+
+class WorkflowReconciler:
+    """Reconciles one Workflow (see the module docstring)."""
+
+    def __init__(self, manager: Manager, *, artifacts: ArtifactStore, metadata_path: Path) -> None:
+        self.client = manager.client
+        self.clock = manager.clock
+        self.events = manager.event_recorder("workflow-controller")
+        self.artifacts = artifacts
+        self.metadata_path = metadata_path
+        self._metadata: MetadataStore | None = None
+        self._graphs: dict[tuple[str, int], tuple[PipelineGraph, dict[str, Any]]] = {}
+
+    @property
+    def metadata(self) -> MetadataStore:
+        if self._metadata is None:
+            self.metadata_path.parent.mkdir(parents=True, exist_ok=True)
+            self._metadata = MetadataStore(self.metadata_path, clock=self.clock)
+        return self._metadata
+
+    def _graph(self, workflow: Mapping[str, Any]) -> tuple[PipelineGraph, dict[str, Any]]:
+        meta = workflow["metadata"]
+        key = (str(meta.get("uid", "")), int(meta.get("generation") or 0))
+        if key not in self._graphs:
+            spec = pipeline_spec(workflow)
+            self._graphs[key] = (PipelineGraph.from_ir(spec), spec)
+        return self._graphs[key]
+
+    async def reconcile(self, request: Request) -> Result | None:
+        try:
+            workflow = await self.client.get(*WORKFLOW, request.name, namespace=request.namespace)
+        except NotFound:
+            self._graphs = {k: v for k, v in self._graphs.items() if k[0] != request.name}
+            return None
+        phase = (workflow.get("status") or {}).get("phase")
+        if phase in ("Succeeded", "Failed", "Error"):
+            return None
+        try:
+            graph, spec = self._graph(workflow)
+        except PipelineSpecInvalid as err:
+            await self._fail(workflow, "Failed", f"invalid pipeline: {err}")
+            return None
+        except ValueError as err:
+            await self._fail(workflow, "Error", (
+                "not a Kubeflow Pipelines run: the sandbox's workflow controller runs Workflows made "
+                f"from a pipeline (a 'pipeline-spec' argument), not other Argo templates ({err})"))
+            return None
+        pods = await self.client.list("v1", "Pod", namespace=request.namespace,
+                                      label_selector={"matchLabels": {NODE_LABEL: request.name}})
+        before = copy.deepcopy({"status": workflow.get("status"), "labels": workflow["metadata"].get("labels")})
+        meta = workflow["metadata"]
+        engine = Engine(workflow, graph, spec=spec, pods={p["metadata"]["name"]: p for p in pods["items"]},
+                        store=self.artifacts, now=self.clock.now())
+        engine.recorder = MetadataRecorder(
+            self.metadata, pipeline_name=graph.name, run_id=engine.run_id, namespace=engine.namespace,
+            resource_name=meta["name"], pipeline_root=engine.pipeline_root,
+            artifact_exists=self._artifact_exists)
+        actions = engine.step()
+        for pod in actions.create:
+            try:
+                await self.client.create(pod, namespace=request.namespace)
+            except AlreadyExists:
+                pass
+        for name in actions.delete:
+            try:
+                await self.client.delete("v1", "Pod", name, namespace=request.namespace, grace_period_seconds=0)
+            except NotFound:
+                pass
+        after = {"status": workflow.get("status"), "labels": workflow["metadata"].get("labels")}
+        if after != before:
+            await self.client.patch(*WORKFLOW, request.name, {
+                "metadata": {"labels": after["labels"]}, "status": after["status"]},
+                namespace=request.namespace)
+        for kind, reason, message in actions.events:
+            await self.events.event(workflow, type=kind, reason=reason, message=message)  # type: ignore[arg-type]
+        if actions.requeue_after is not None:
+            return Result(requeue_after=actions.requeue_after)
+        return None
+
+    def _artifact_exists(self, uri: str) -> bool:
+        try:
+            return self.artifacts.path(uri).exists()
+        except ValueError:
+            return False
+
+    async def _fail(self, workflow: dict[str, Any], phase: str, message: str) -> None:
+        now = self.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        status = {"phase": phase, "message": message, "startedAt": now, "finishedAt": now}
+        labels = {"workflows.argoproj.io/completed": "true", "workflows.argoproj.io/phase": phase}
+        meta = workflow["metadata"]
+        await self.client.patch(*WORKFLOW, meta["name"], {"metadata": {"labels": labels}, "status": status},
+                                namespace=meta.get("namespace"))
+        await self.events.warning(workflow, reason="WorkflowFailed", message=message)
+
+
+def controller(manager: Manager, *, artifacts: ArtifactStore, metadata_path: Path) -> Controller:
+    """The workflow controller (``workflow-controller``), for the manager's registry."""
+    return Controller(
+        "workflow-controller",
+        for_=WORKFLOW,
+        owns=[("v1", "Pod")],
+        reconciler=WorkflowReconciler(manager, artifacts=artifacts, metadata_path=metadata_path),
+        max_concurrent_reconciles=4,
+    )
