@@ -27,49 +27,20 @@ accelerator (``resourceType``/``type`` → an extended resource such as
 from __future__ import annotations
 
 import json
-import re
-import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from sandbox.components.pipelines.executor.command import (
+    EXECUTOR_MODULE,
+    executor_argv,
+    parse_lightweight_command,
+)
 from sandbox.components.pipelines.storage.uris import ROOT_ENV
 from sandbox.components.pipelines.workflow.placeholders import resolve_command
 
-__all__ = ["EXECUTOR_MODULE", "KFP_COMMAND_ANNOTATION", "Launcher", "parse_launcher", "task_container"]
+__all__ = ["KFP_COMMAND_ANNOTATION", "task_container"]
 
-EXECUTOR_MODULE = "sandbox.components.pipelines.executor"
 KFP_COMMAND_ANNOTATION = "pipelines.kubeflow.org/kfp-command"
-_PIP_INSTALL = re.compile(r"python3 -m pip install (?P<args>.*?)(?:&&|$)", re.MULTILINE)
-
-
-@dataclass(frozen=True)
-class Launcher:
-    """What kfp's lightweight-component launcher would run: a function in a source text."""
-
-    source: str
-    function: str
-    packages: tuple[str, ...]
-
-
-def parse_launcher(command: list[str], args: list[str]) -> Launcher | None:
-    """The launcher's parts when ``command`` is kfp's lightweight-component launcher, else None."""
-    if len(command) < 6 or command[:2] != ["sh", "-c"] or command[3:5] != ["sh", "-ec"]:
-        return None
-    if "executor_main" not in command[5]:
-        return None
-    source = command[6] if len(command) > 6 else ""
-    try:
-        function = args[args.index("--function_to_execute") + 1]
-    except (ValueError, IndexError):
-        return None
-    packages: list[str] = []
-    for match in _PIP_INSTALL.finditer(command[2]):
-        for word in shlex.split(match["args"]):
-            if word.startswith("-") or word.startswith("kfp==") or word.startswith("typing-extensions"):
-                continue
-            packages.append(word)
-    return Launcher(source=source, function=function, packages=tuple(packages))
 
 
 def _quantity(value: Any, unit: str = "") -> str:
@@ -110,14 +81,10 @@ def task_container(executor: Mapping[str, Any], executor_input: Mapping[str, Any
     command = [str(c) for c in spec.get("command") or []]
     args = [str(a) for a in spec.get("args") or []]
     annotations: dict[str, str] = {}
-    launcher = parse_launcher(command, args)
+    launcher = parse_lightweight_command(command, args)
     if launcher is not None:
         run = ["python", "-m", EXECUTOR_MODULE,
-               "--component_source", launcher.source,
-               "--executor_input", json.dumps(executor_input, sort_keys=True),
-               "--function_to_execute", launcher.function]
-        for package in launcher.packages:
-            run += ["--packages_to_install", package]
+               *executor_argv(launcher, json.dumps(executor_input, sort_keys=True))]
         annotations[KFP_COMMAND_ANNOTATION] = json.dumps({"command": command[:6], "args": args})
         container: dict[str, Any] = {"command": run}
     else:

@@ -8,11 +8,8 @@ import json
 import yaml
 from kfp import compiler, dsl
 
-from sandbox.components.pipelines.workflow.pods import (
-    EXECUTOR_MODULE,
-    parse_launcher,
-    task_container,
-)
+from sandbox.components.pipelines.executor.command import EXECUTOR_MODULE, parse_lightweight_command
+from sandbox.components.pipelines.workflow.pods import task_container
 
 
 @dsl.component(base_image="python:3.11", packages_to_install=["numpy", "scikit-learn==1.5.0"])
@@ -46,10 +43,10 @@ EI = {"inputs": {"parameterValues": {"lr": 0.1, "name": "world"}},
 
 def test_kfp_launcher_is_recognised_with_its_function_and_packages(tmp_path):
     spec = executors(tmp_path)["exec-train"]["container"]
-    launcher = parse_launcher(spec["command"], spec["args"])
+    launcher = parse_lightweight_command(spec["command"], spec["args"])
     assert launcher is not None
-    assert launcher.function == "train"
-    assert launcher.packages == ("numpy", "scikit-learn==1.5.0")
+    assert launcher.function_to_execute == "train"
+    assert launcher.packages_to_install == ["numpy", "scikit-learn==1.5.0"]
     assert "def train(lr: float) -> float:" in launcher.source
 
 
