@@ -265,6 +265,12 @@ class InProcessCluster:
                 stack.push_async_callback(kubelet.stop)
                 self.kubelets[name] = kubelet
 
+    def web_routes(self) -> list[Any]:
+        """The components' routes for a web port (KFP's ``/pipeline`` …), over this cluster's client."""
+        context = ComponentContext(paths=self.paths, clock=self.clock)
+        return [route for c in self.components if c.web_routes is not None
+                for route in c.web_routes(context, self.client)]
+
     def container_pid(self, pod: dict[str, Any], container: str) -> int:
         """The main process id of a running container (for fault injection)."""
         node = pod["spec"]["nodeName"]

@@ -97,7 +97,8 @@ async def serve(
             stack.push_async_callback(api.stop)
             index = {"cluster": config.name, "api_url": api.url,
                      "kubeconfig": str(api.kubeconfig_path)}
-            web = WebServer(create_web_app(index=lambda: index), port=web_port)
+            web = WebServer(create_web_app(index=lambda: index, routes=running.web_routes()),
+                            port=web_port)
             await web.start()
             stack.push_async_callback(web.stop)
             info = DaemonInfo(
