@@ -129,6 +129,7 @@ async def test_the_exit_handler_runs_after_a_failure_and_sees_it(cluster):
     nodes = nodes_by_display(workflow)
     retry = next(n for n in workflow["status"]["nodes"].values() if n["type"] == "Retry")
     assert retry["phase"] == "Failed" and "after 2 attempts" in retry["message"]
+    assert "RuntimeError: broken on purpose" in retry["message"]  # the error, from the pod's log
     assert nodes["report"]["phase"] == "Succeeded"
     assert json.loads(nodes["report"]["outputs"]["parameters"][0]["value"]) == "FAILED"
 

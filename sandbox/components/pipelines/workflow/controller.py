@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sandbox.api.errors import AlreadyExists, NotFound
+from sandbox.api.errors import AlreadyExists, ApiError, NotFound
 from sandbox.components.metadata import MetadataStore
 from sandbox.components.pipelines.graph import PipelineGraph, PipelineSpecInvalid
 from sandbox.components.pipelines.storage import ArtifactStore
@@ -91,7 +91,8 @@ class WorkflowReconciler:
         before = copy.deepcopy({"status": workflow.get("status"), "labels": workflow["metadata"].get("labels")})
         meta = workflow["metadata"]
         engine = Engine(workflow, graph, spec=spec, pods={p["metadata"]["name"]: p for p in pods["items"]},
-                        store=self.artifacts, now=self.clock.now())
+                        store=self.artifacts, now=self.clock.now(),
+                        failure_logs=await self._failure_logs(workflow, pods["items"]))
         engine.recorder = MetadataRecorder(
             self.metadata, pipeline_name=graph.name, run_id=engine.run_id, namespace=engine.namespace,
             resource_name=meta["name"], pipeline_root=engine.pipeline_root,
@@ -117,6 +118,23 @@ class WorkflowReconciler:
         if actions.requeue_after is not None:
             return Result(requeue_after=actions.requeue_after)
         return None
+
+    async def _failure_logs(self, workflow: Mapping[str, Any], pods: list[dict[str, Any]]) -> dict[str, str]:
+        """The last log line of each pod that failed since the last step (its node is still open)."""
+        open_nodes = {n["id"] for n in ((workflow.get("status") or {}).get("nodes") or {}).values()
+                      if n.get("phase") not in ("Succeeded", "Failed", "Error", "Skipped", "Omitted")}
+        lines: dict[str, str] = {}
+        for pod in pods:
+            meta = pod["metadata"]
+            node = (meta.get("annotations") or {}).get("workflows.argoproj.io/node-id")
+            if (pod.get("status") or {}).get("phase") != "Failed" or node not in open_nodes:
+                continue
+            try:
+                text = await self.client.logs(meta["name"], namespace=meta["namespace"], tail_lines=1)
+            except ApiError:
+                continue
+            lines[meta["name"]] = text.strip().splitlines()[-1] if text.strip() else ""
+        return lines
 
     def _artifact_exists(self, uri: str) -> bool:
         try:

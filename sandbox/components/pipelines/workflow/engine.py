@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -208,7 +208,7 @@ class Engine:
 
     def __init__(self, workflow: dict[str, Any], graph: PipelineGraph, *, spec: Mapping[str, Any],
                  pods: Mapping[str, Mapping[str, Any]], store: ArtifactStore, now: datetime,
-                 recorder: Recorder | None = None, logs: Callable[[str], str] | None = None) -> None:
+                 recorder: Recorder | None = None, failure_logs: Mapping[str, str] | None = None) -> None:
         self.workflow = workflow
         self.graph = graph
         self.spec = spec
@@ -216,7 +216,8 @@ class Engine:
         self.store = store
         self.now = now
         self.recorder: Recorder = recorder or NoRecorder()
-        self.logs = logs
+        #: Pod name → the last log line of a failed pod (the error a learner needs to see).
+        self.failure_logs = failure_logs or {}
         meta = workflow["metadata"]
         self.name: str = meta["name"]
         self.namespace: str = meta.get("namespace", "default")
@@ -760,7 +761,11 @@ class Engine:
             self._finished(node, succeeded=True, parameters=parameters, artifacts=artifacts)
             self._running_pods -= 1
             return True
-        self._end(node, "Failed", _failure_message(pod))
+        message = _failure_message(pod)
+        last_line = self.failure_logs.get(name, "").strip()
+        if last_line and last_line not in message:
+            message = f"{message}: {last_line}"
+        self._end(node, "Failed", message)
         self._finished(node, succeeded=False)
         self._running_pods -= 1
         return True
