@@ -50,6 +50,9 @@ class Component:
     register_controllers: Callable[[ControllerRegistry, ComponentContext], None]
     #: (context, client) → routes for the web port; None when the component serves none.
     web_routes: Callable[[ComponentContext, Client], Sequence[Any]] | None = None
+    #: Modules the zygote imports up front, so the component's pods fork ready to run
+    #: (the pipelines executor: ~10 ms saved per task).
+    zygote_preload: tuple[str, ...] = ()
 
 
 def load_crds(package: str, folder: str = "crds") -> list[dict[str, Any]]:

@@ -71,7 +71,7 @@ from sandbox.cluster.paths import SandboxPaths
 from sandbox.cluster.runtime.base import ContainerRuntime
 from sandbox.cluster.runtime.process import ProcessRuntime
 from sandbox.cluster.runtime.simulated import SimulatedRuntime
-from sandbox.cluster.runtime.zygote import ZygoteRuntime
+from sandbox.cluster.runtime.zygote import DEFAULT_PRELOAD, ZygoteRuntime
 from sandbox.cluster.scheduler import Scheduler
 from sandbox.components.registry import Component, ComponentContext, default_components
 from sandbox.runtime import ControllerRegistry, Manager
@@ -248,7 +248,8 @@ class InProcessCluster:
                 runtime = simulated_runtime
             else:
                 if process_runtime is None:
-                    process_runtime = (ZygoteRuntime(clock=self.clock) if self.config.zygote
+                    preload = (*DEFAULT_PRELOAD, *(m for c in self.components for m in c.zygote_preload))
+                    process_runtime = (ZygoteRuntime(preload=preload, clock=self.clock) if self.config.zygote
                                        else ProcessRuntime(clock=self.clock))
                     self.runtimes.append(process_runtime)
                     stack.push_async_callback(process_runtime.close)

@@ -33,6 +33,7 @@ __all__ = [
     "PIPELINE_SPEC_PARAMETER",
     "RUN_ID_LABEL",
     "pipeline_spec",
+    "pipeline_spec_text",
     "run_parameters",
     "workflow_for_run",
 ]
@@ -113,13 +114,18 @@ def workflow_for_run(spec: Mapping[str, Any], *, run_id: str, parameters: Mappin
     return workflow
 
 
-def pipeline_spec(workflow: Mapping[str, Any]) -> dict[str, Any]:
-    """The IR a Workflow runs; ``ValueError`` when it carries none."""
+def pipeline_spec_text(workflow: Mapping[str, Any]) -> str:
+    """The IR a Workflow runs, as the JSON text it carries; ``ValueError`` when it carries none."""
     for parameter in ((workflow.get("spec") or {}).get("arguments") or {}).get("parameters") or []:
         if parameter.get("name") == PIPELINE_SPEC_PARAMETER:
-            spec: dict[str, Any] = json.loads(parameter["value"])
-            return spec
+            return str(parameter["value"])
     raise ValueError(f"the workflow has no {PIPELINE_SPEC_PARAMETER!r} argument: not a pipeline run")
+
+
+def pipeline_spec(workflow: Mapping[str, Any]) -> dict[str, Any]:
+    """The IR a Workflow runs; ``ValueError`` when it carries none."""
+    spec: dict[str, Any] = json.loads(pipeline_spec_text(workflow))
+    return spec
 
 
 def run_parameters(workflow: Mapping[str, Any]) -> dict[str, Any]:

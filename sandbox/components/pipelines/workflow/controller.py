@@ -13,14 +13,22 @@ argument :func:`~.build.workflow_for_run` writes). A hand-written Argo
 Workflow without one is marked ``Error`` with a message saying so — the
 sandbox implements KFP's use of Argo, not Argo's template language.
 
-The parsed pipeline is cached per Workflow (uid and generation): IR is parsed
-and validated once per run, not once per pod event. An invalid pipeline ends
-the run ``Failed`` with the graph layer's problem list as its message.
+Per-task cost matters (a pipeline's tasks are often milliseconds long), so a
+reconcile does little besides the engine's step: the parsed pipeline is
+cached per Workflow (uid and the IR's text: the Workflow's generation moves
+with every status write, Argo's Workflow having no status subresource); the
+run's pods come from the shared pod informer's cache through an index on the
+``workflows.argoproj.io/workflow`` label, not from a list call; and the
+status write is a merge patch of only the nodes that changed. An invalid
+pipeline ends the run ``Failed`` with the graph layer's problem list as its
+message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,7 +37,7 @@ from sandbox.api.errors import AlreadyExists, ApiError, NotFound
 from sandbox.components.metadata import MetadataStore
 from sandbox.components.pipelines.graph import PipelineGraph, PipelineSpecInvalid
 from sandbox.components.pipelines.storage import ArtifactStore
-from sandbox.components.pipelines.workflow.build import pipeline_spec
+from sandbox.components.pipelines.workflow.build import pipeline_spec_text
 from sandbox.components.pipelines.workflow.engine import NODE_LABEL, Engine
 from sandbox.components.pipelines.workflow.lineage import MetadataRecorder
 from sandbox.runtime import Controller, Manager, Request, Result, get_logger
@@ -51,6 +59,9 @@ class WorkflowReconciler:
         self.metadata_path = metadata_path
         self._metadata: MetadataStore | None = None
         self._graphs: dict[tuple[str, int], tuple[PipelineGraph, dict[str, Any]]] = {}
+        self.pods = manager.informer("v1", "Pod")
+        with contextlib.suppress(ValueError):  # another reconciler of this manager added it
+            self.pods.add_indexer(_POD_INDEX, _workflow_of)
 
     @property
     def metadata(self) -> MetadataStore:
@@ -60,10 +71,10 @@ class WorkflowReconciler:
         return self._metadata
 
     def _graph(self, workflow: Mapping[str, Any]) -> tuple[PipelineGraph, dict[str, Any]]:
-        meta = workflow["metadata"]
-        key = (str(meta.get("uid", "")), int(meta.get("generation") or 0))
+        text = pipeline_spec_text(workflow)
+        key = (str(workflow["metadata"].get("uid", "")), hash(text))
         if key not in self._graphs:
-            spec = pipeline_spec(workflow)
+            spec = json.loads(text)
             self._graphs[key] = (PipelineGraph.from_ir(spec), spec)
         return self._graphs[key]
 
@@ -71,10 +82,11 @@ class WorkflowReconciler:
         try:
             workflow = await self.client.get(*WORKFLOW, request.name, namespace=request.namespace)
         except NotFound:
-            self._graphs = {k: v for k, v in self._graphs.items() if k[0] != request.name}
             return None
         phase = (workflow.get("status") or {}).get("phase")
         if phase in ("Succeeded", "Failed", "Error"):
+            uid = workflow["metadata"].get("uid", "")
+            self._graphs = {k: v for k, v in self._graphs.items() if k[0] != uid}
             return None
         try:
             graph, spec = self._graph(workflow)
@@ -86,13 +98,13 @@ class WorkflowReconciler:
                 "not a Kubeflow Pipelines run: the sandbox's workflow controller runs Workflows made "
                 f"from a pipeline (a 'pipeline-spec' argument), not other Argo templates ({err})"))
             return None
-        pods = await self.client.list("v1", "Pod", namespace=request.namespace,
-                                      label_selector={"matchLabels": {NODE_LABEL: request.name}})
-        before = copy.deepcopy({"status": workflow.get("status"), "labels": workflow["metadata"].get("labels")})
+        pods = self.pods.by_index(_POD_INDEX, f"{request.namespace}/{request.name}", copy=False)
+        before = copy.deepcopy({"status": workflow.get("status") or {},
+                                "labels": workflow["metadata"].get("labels")})
         meta = workflow["metadata"]
-        engine = Engine(workflow, graph, spec=spec, pods={p["metadata"]["name"]: p for p in pods["items"]},
+        engine = Engine(workflow, graph, spec=spec, pods={p["metadata"]["name"]: p for p in pods},
                         store=self.artifacts, now=self.clock.now(),
-                        failure_logs=await self._failure_logs(workflow, pods["items"]))
+                        failure_logs=await self._failure_logs(workflow, pods))
         engine.recorder = MetadataRecorder(
             self.metadata, pipeline_name=graph.name, run_id=engine.run_id, namespace=engine.namespace,
             resource_name=meta["name"], pipeline_root=engine.pipeline_root,
@@ -108,11 +120,9 @@ class WorkflowReconciler:
                 await self.client.delete("v1", "Pod", name, namespace=request.namespace, grace_period_seconds=0)
             except NotFound:
                 pass
-        after = {"status": workflow.get("status"), "labels": workflow["metadata"].get("labels")}
-        if after != before:
-            await self.client.patch(*WORKFLOW, request.name, {
-                "metadata": {"labels": after["labels"]}, "status": after["status"]},
-                namespace=request.namespace)
+        patch = _status_patch(before, workflow)
+        if patch:
+            await self.client.patch(*WORKFLOW, request.name, patch, namespace=request.namespace)
         for kind, reason, message in actions.events:
             await self.events.event(workflow, type=kind, reason=reason, message=message)  # type: ignore[arg-type]
         if actions.requeue_after is not None:
@@ -150,6 +160,33 @@ class WorkflowReconciler:
         await self.client.patch(*WORKFLOW, meta["name"], {"metadata": {"labels": labels}, "status": status},
                                 namespace=meta.get("namespace"))
         await self.events.warning(workflow, reason="WorkflowFailed", message=message)
+
+
+_POD_INDEX = "pipelines-workflow"
+
+
+def _workflow_of(pod: Mapping[str, Any]) -> list[str]:
+    """Index function: ``<namespace>/<workflow>`` of a task pod."""
+    meta = pod.get("metadata") or {}
+    name = (meta.get("labels") or {}).get(NODE_LABEL)
+    return [f"{meta.get('namespace', '')}/{name}"] if name else []
+
+
+def _status_patch(before: Mapping[str, Any], workflow: Mapping[str, Any]) -> dict[str, Any]:
+    """A merge patch of what a step changed: the labels, the status fields, and only the changed nodes."""
+    patch: dict[str, Any] = {}
+    labels = workflow["metadata"].get("labels")
+    if labels != before["labels"]:
+        patch["metadata"] = {"labels": labels}
+    old, new = before["status"], workflow.get("status") or {}
+    status: dict[str, Any] = {k: v for k, v in new.items() if k != "nodes" and old.get(k) != v}
+    old_nodes, new_nodes = old.get("nodes") or {}, new.get("nodes") or {}
+    changed = {k: v for k, v in new_nodes.items() if old_nodes.get(k) != v}
+    if changed:
+        status["nodes"] = changed
+    if status:
+        patch["status"] = status
+    return patch
 
 
 def controller(manager: Manager, *, artifacts: ArtifactStore, metadata_path: Path) -> Controller:
