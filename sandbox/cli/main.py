@@ -6,7 +6,8 @@ here, so ``main.py`` is the table of contents:
 - :mod:`.daemon_cmds` — ``up``, ``status``, ``down``: the background sandbox;
 - :mod:`.kubectl_cmd` — ``kubectl …``: the real kubectl with the sandbox's kubeconfig;
 - :mod:`.verbs` — ``get``, ``describe``, ``logs``, ``events``, ``wait``: kubectl's reading verbs;
-- :mod:`.scenario_cmds` — ``scenario list|run|validate``: tutorials and smoke tests.
+- :mod:`.scenario_cmds` — ``scenario list|run|validate``: tutorials and smoke tests;
+- :mod:`.pipelines_cmds` — ``pipelines run|list|get|logs|terminate``: Kubeflow pipeline runs.
 
 Later issues add ``doctor``.
 """
@@ -18,6 +19,7 @@ import click
 from sandbox import __version__
 from sandbox.cli.daemon_cmds import down, status, up
 from sandbox.cli.kubectl_cmd import kubectl
+from sandbox.cli.pipelines_cmds import pipelines
 from sandbox.cli.scenario_cmds import scenario
 from sandbox.cli.verbs import describe, events, get, logs, wait
 
@@ -43,6 +45,7 @@ cli.add_command(status)
 cli.add_command(down)
 cli.add_command(kubectl)
 cli.add_command(scenario)
+cli.add_command(pipelines)
 for _verb in (get, describe, logs, events, wait):
     cli.add_command(_verb)
 
