@@ -29,6 +29,7 @@ bench: install
 	$(BIN)/python -m benchmarks.cluster_bench
 	$(BIN)/python -m benchmarks.scheduler_bench
 	$(BIN)/python -m benchmarks.rest_bench
+	$(BIN)/python -m benchmarks.pipelines_bench
 
 demo: install
 	$(BIN)/sandbox scenario run k8s-basics

@@ -19,7 +19,6 @@ and the JUnit/Markdown reports get the same record afterwards.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -59,7 +58,8 @@ class StepContext:
     scenario_dir: Path
     #: The run's kubeconfig: the target's, with the scenario namespace as the context's.
     kubeconfig: Path
-    variables: Mapping[str, str]
+    #: The run's variables; an executor may add one (``saveAs``) for the steps after it.
+    variables: dict[str, str]
     step: StepResult
     reporter: Reporter
     clock: Clock = field(default_factory=SystemClock)

@@ -78,8 +78,8 @@ async def run_scenario(
     reporter.scenario_started(result, description=scenario.description, target=target.description)
     began = time.monotonic()
     scenario_dir = path.parent.resolve()
-    values = {"namespace": namespace, "scenario_dir": str(scenario_dir),
-              **scenario.variables, **(variables or {})}
+    values: dict[str, str] = {"namespace": namespace, "scenario_dir": str(scenario_dir),
+                              **scenario.variables, **(variables or {})}
     with tempfile.TemporaryDirectory(prefix="sandbox-run-") as scratch:
         kubeconfig = Path(scratch) / "kubeconfig"
         try:

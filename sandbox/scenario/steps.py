@@ -45,6 +45,7 @@ __all__ = [
     "Kubectl",
     "LogsExpectation",
     "ObjectExpectation",
+    "Pipeline",
     "Regex",
     "Run",
     "Wait",
@@ -338,6 +339,34 @@ class Fault(StepModel):
         return self
 
 
+_PHASES = Literal["Succeeded", "Failed", "Error", "Skipped", "Omitted"]
+
+
+class Pipeline(StepModel):
+    """``pipeline`` — run a Kubeflow pipeline (a ``.py`` file with a ``@dsl.pipeline``, or compiled IR).
+
+    The run is a ``Workflow``; the step waits for it and shows its task tree.
+    ``saveAs`` keeps the Workflow's name in a variable for later steps
+    (``kubectl get workflow {{ run }}``).
+    """
+
+    file: str = Field(description="A pipeline .py file or compiled .yaml, relative to the scenario folder.")
+    function: str | None = Field(default=None, description="The @dsl.pipeline function, when the file has several.")
+    arguments: dict[str, Any] = Field(default_factory=dict, description="The run's parameters.")
+    run_name: str | None = None
+    namespace: str | None = None
+    caching: bool = Field(default=True, description="false: run every task, as enable_caching=False.")
+    parallelism: int | None = Field(default=None, ge=1, description="At most this many task pods at once.")
+    timeout: Duration = 300.0
+    expect_state: Literal["Succeeded", "Failed"] = "Succeeded"
+    expect_tasks: dict[str, _PHASES] | None = Field(
+        default=None, description="Task display name → the phase it must end in.")
+    expect_cached: int | None = Field(default=None, ge=0,
+                                      description="How many tasks must have reused cached outputs.")
+    save_as: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+                                description="A variable that receives the run's Workflow name.")
+
+
 #: Step-type key → model of its value. Read at validation time; see :func:`register_step`.
 STEP_TYPES: dict[str, type[BaseModel]] = {
     "explain": Explain,
@@ -349,6 +378,7 @@ STEP_TYPES: dict[str, type[BaseModel]] = {
     "kubectl": Kubectl,
     "http": Http,
     "fault": Fault,
+    "pipeline": Pipeline,
 }
 
 _RESERVED = frozenset({"name", "title"})

@@ -23,6 +23,7 @@ run         a Python script or module with KUBECONFIG (:mod:`.processes`)
 kubectl     real kubectl (:mod:`.processes`)
 http        a request to a Service (API server proxy) or URL (:mod:`.http`)
 fault       kill a process, delete a pod, cordon/drain, pause a controller (:mod:`.fault`)
+pipeline    run a Kubeflow pipeline and check how its tasks ended (:mod:`.pipeline`)
 ==========  ===============================================================
 """
 
@@ -32,7 +33,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sandbox.scenario.context import StepContext
-from sandbox.scenario.executors import expect, explain, fault, http, manifests, processes, wait
+from sandbox.scenario.executors import (
+    expect,
+    explain,
+    fault,
+    http,
+    manifests,
+    pipeline,
+    processes,
+    wait,
+)
 
 __all__ = ["EXECUTORS", "Executor", "register_executor"]
 
@@ -49,6 +59,7 @@ EXECUTORS: dict[str, Executor] = {
     "kubectl": processes.kubectl,
     "http": http.execute,
     "fault": fault.execute,
+    "pipeline": pipeline.execute,
 }
 
 

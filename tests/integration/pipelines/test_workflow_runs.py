@@ -180,6 +180,18 @@ async def test_container_components_run_with_placeholders_and_hand_on_outputs(cl
     assert json.loads(nodes["say"]["outputs"]["parameters"][0]["value"]) == "hello!"
 
 
+@dsl.pipeline(name="metrics-cached")
+def metrics_pipeline():
+    data = make_data(rows=3)
+    train(data=data.outputs["data"], lr=0.5)
+
+
+async def test_a_task_with_a_metrics_output_is_cached_too(cluster):
+    assert (await run(cluster, metrics_pipeline))["status"]["phase"] == "Succeeded"
+    again = await run(cluster, metrics_pipeline)
+    assert nodes_by_display(again)["train"].get("cached") is True  # Metrics live in metadata, no file
+
+
 async def test_an_invalid_pipeline_fails_the_run_naming_the_problem(cluster):
     from pipeline_runs import compile_ir
     spec = compile_ir(cached_pipeline)

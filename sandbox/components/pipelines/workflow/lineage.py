@@ -29,6 +29,8 @@ from sandbox.components.pipelines.workflow.engine import CachedTask, TaskRecord
 
 __all__ = ["MetadataRecorder"]
 
+_METADATA_ONLY = frozenset({"system.Metrics", "system.ClassificationMetrics", "system.SlicedClassificationMetrics"})
+
 
 class MetadataRecorder:
     """Records one run's tasks in ML Metadata (see the module docstring)."""
@@ -54,7 +56,7 @@ class MetadataRecorder:
 
     def lookup(self, fingerprint: str) -> CachedTask | None:
         hit = kfp.find_cached_execution(self.store, fingerprint, namespace=self.namespace,
-                                        artifact_exists=lambda a: self.artifact_exists(a.uri or ""))
+                                        artifact_exists=self._still_there)
         if hit is None:
             return None
         run_of = [c.name for c in self.store.get_contexts_by_execution(hit.execution.id or 0)
@@ -64,6 +66,10 @@ class MetadataRecorder:
             parameters=hit.parameters,
             artifacts={name: [_artifact_dict(name, a)] for name, a in hit.artifacts.items()},
             handle=hit)
+
+    def _still_there(self, artifact: Artifact) -> bool:
+        """Metrics live in the artifact's metadata (``log_metric`` writes no file); others need their file."""
+        return artifact.type in _METADATA_ONLY or self.artifact_exists(artifact.uri or "")
 
     def _inputs(self, artifacts: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[Artifact]]:
         found: dict[str, list[Artifact]] = {}
