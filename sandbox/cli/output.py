@@ -13,10 +13,11 @@ DESIGN.md §7's rules, in plain lines for now:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import click
+
+from sandbox.api.printers.text import columns
 
 __all__ = ["Printer", "table"]
 
@@ -58,9 +59,5 @@ class Printer:
         return f"{now} {text}"
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
-    """kubectl-style columns: left-aligned, three spaces apart."""
-    cells = [[str(c) for c in header], *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    return ["   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-            for row in cells]
+#: kubectl-style columns (:func:`sandbox.api.printers.text.columns`).
+table = columns

@@ -28,7 +28,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -65,6 +65,11 @@ from sandbox.sdk.pipelines import (
     split_assignments,
     task_tree,
 )
+from sandbox.sdk.pipelines.tasks import duration_text as _duration
+from sandbox.sdk.pipelines.tasks import node_label as _node_name
+from sandbox.sdk.pipelines.tasks import node_note as _note
+from sandbox.sdk.pipelines.tasks import node_phase as _phase
+from sandbox.sdk.pipelines.tasks import status_word, tree_lines
 
 __all__ = ["PlainProgress", "RichProgress", "choose_progress", "pipelines", "rich_tree", "status_word",
            "tree_lines"]
@@ -87,48 +92,6 @@ def _sdk_errors() -> Iterator[None]:
 
 
 # Rendering ------------------------------------------------------------------------------------
-
-def _duration(delta: timedelta | None) -> str:
-    return human_duration(delta) if delta is not None else ""
-
-
-def status_word(status: RunStatus) -> str:
-    """The STATUS of a run: its phase, or ``Canceled`` for a terminated one."""
-    return "Canceled" if status.state == "CANCELED" else status.phase
-
-
-def _phase(node: TaskNode) -> str:
-    """A node's phase, or ``Canceled`` for one stopped by terminate (as the run's STATUS says)."""
-    return "Canceled" if node.state == "CANCELED" else node.phase
-
-
-def _node_name(node: TaskNode) -> str:
-    if node.attempt is not None:
-        return f"attempt {node.attempt}"
-    return node.label if node.is_task else node.display_name
-
-
-def _note(node: TaskNode) -> str:
-    if node.cached:
-        return "cached"
-    if node.phase in ("Failed", "Error", "Skipped", "Omitted") or (node.phase == "Pending" and node.message):
-        return node.message
-    return ""
-
-
-def tree_lines(root: TaskNode) -> list[str]:
-    """A run's task tree as aligned text: TASK, STATUS, DURATION, and what to know (cached, messages)."""
-    rows: list[list[str]] = []
-
-    def visit(node: TaskNode, prefix: str, branch: str) -> None:
-        rows.append([branch + _node_name(node), _phase(node), _duration(node.duration), _note(node)])
-        for index, child in enumerate(node.children):
-            last = index == len(node.children) - 1
-            visit(child, prefix + ("   " if last else "│  "), prefix + ("└─ " if last else "├─ "))
-
-    visit(root, "", "")
-    return layout(["TASK", "STATUS", "DURATION", "MESSAGE"], rows)
-
 
 def _summary_lines(status: RunStatus, *, now: datetime) -> list[str]:
     fields = [("Name", status.name), ("Namespace", status.namespace), ("Run name", status.run_name),

@@ -15,8 +15,6 @@ its log) as diagnostics.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sandbox.api.errors import ApiError
 from sandbox.scenario.context import StepContext
 from sandbox.scenario.results import StepFailed
@@ -24,33 +22,9 @@ from sandbox.scenario.steps import Pipeline
 from sandbox.sdk.pipelines import aio
 from sandbox.sdk.pipelines.errors import PipelineLoadError, RunTimeout
 from sandbox.sdk.pipelines.loading import load_pipeline
-from sandbox.sdk.pipelines.tasks import TaskNode, run_status
+from sandbox.sdk.pipelines.tasks import duration_text, run_status, tree_lines
 
-__all__ = ["execute", "tree_lines"]
-
-
-def _duration(value: timedelta | None) -> str:
-    if value is None:
-        return ""
-    seconds = value.total_seconds()
-    return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
-
-
-def tree_lines(root: TaskNode) -> list[str]:
-    """The task tree as indented lines: name, phase, duration, cache and message."""
-    lines: list[str] = []
-
-    def walk(node: TaskNode, depth: int) -> None:
-        if depth:
-            extra = " (cached)" if node.cached else ""
-            message = f" — {node.message}" if node.message and node.phase != "Succeeded" else ""
-            lines.append(f"{'  ' * (depth - 1)}{node.label:<28} {node.phase:<10} "
-                         f"{_duration(node.duration):>6}{extra}{message}".rstrip())
-        for child in node.children:
-            walk(child, depth + 1)
-
-    walk(root, 0)
-    return lines
+__all__ = ["execute"]
 
 
 async def execute(spec: Pipeline, ctx: StepContext) -> None:
@@ -101,5 +75,5 @@ async def execute(spec: Pipeline, ctx: StepContext) -> None:
     if problems:
         failed = [f"  {n.label}: {n.message}" for n in root.walk() if n.phase in ("Failed", "Error") and n.message]
         raise StepFailed("; ".join(problems), details="\n".join([tree, *failed]))
-    ctx.note(f"run {run.name} {status.phase} in {_duration(status.duration)}; "
+    ctx.note(f"run {run.name} {status.phase} in {duration_text(status.duration)}; "
              f"{cached} of {len(tasks)} tasks from the cache")

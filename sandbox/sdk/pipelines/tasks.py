@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sandbox.api.printers.ages import parse_timestamp
+from sandbox.api.printers.ages import human_duration, parse_timestamp
+from sandbox.api.printers.text import columns
 from sandbox.components.pipelines.workflow.build import (
     RUN_ID_LABEL,
     RUN_NAME_ANNOTATION,
@@ -54,10 +55,14 @@ __all__ = [
     "RunStatus",
     "TaskNode",
     "TaskOutputs",
+    "duration_text",
     "find_task",
     "kfp_state",
+    "node_phase",
     "run_status",
+    "status_word",
     "task_tree",
+    "tree_lines",
 ]
 
 #: Workflow phases a run does not leave.
@@ -383,3 +388,51 @@ def find_task(root: TaskNode, task: str, *, run: str = "") -> TaskNode:
     if len(groups) == 1:
         return groups[0]  # a group: callers say it holds tasks rather than that nothing is called so
     raise TaskNotFound(run, task, sorted((t.label for t in tasks), key=_natural))
+
+
+# Text ----------------------------------------------------------------------------------
+
+
+def duration_text(delta: timedelta | None) -> str:
+    """A duration as kubectl prints ages (``3m2s``); empty when there is none."""
+    return human_duration(delta) if delta is not None else ""
+
+
+def status_word(status: RunStatus) -> str:
+    """The STATUS of a run: its phase, or ``Canceled`` for a terminated one."""
+    return "Canceled" if status.state == "CANCELED" else status.phase
+
+
+def node_phase(node: TaskNode) -> str:
+    """A node's phase, or ``Canceled`` for one stopped by terminate (as the run's STATUS says)."""
+    return "Canceled" if node.state == "CANCELED" else node.phase
+
+
+def node_label(node: TaskNode) -> str:
+    """What a tree shows for a node: an attempt's number, a task's label, a group's display name."""
+    if node.attempt is not None:
+        return f"attempt {node.attempt}"
+    return node.label if node.is_task else node.display_name
+
+
+def node_note(node: TaskNode) -> str:
+    """What to know about a node in a tree: cached, or its message when it did not succeed."""
+    if node.cached:
+        return "cached"
+    if node.phase in ("Failed", "Error", "Skipped", "Omitted") or (node.phase == "Pending" and node.message):
+        return node.message
+    return ""
+
+
+def tree_lines(root: TaskNode) -> list[str]:
+    """A run's task tree as aligned text: TASK, STATUS, DURATION, and what to know (cached, messages)."""
+    rows: list[list[str]] = []
+
+    def visit(node: TaskNode, prefix: str, branch: str) -> None:
+        rows.append([branch + node_label(node), node_phase(node), duration_text(node.duration), node_note(node)])
+        for index, child in enumerate(node.children):
+            last = index == len(node.children) - 1
+            visit(child, prefix + ("   " if last else "│  "), prefix + ("└─ " if last else "├─ "))
+
+    visit(root, "", "")
+    return columns(["TASK", "STATUS", "DURATION", "MESSAGE"], rows)

@@ -555,7 +555,9 @@ class Engine:
                                    executor.raw, parameters, artifacts, task.caching.cache_key)
         node["fingerprint"] = fingerprint
         record = self._record(node, task, parameters, artifacts)
-        if self.caching and task.caching.enable_cache and parent.get("type") != "Retry":
+        # The cache answers a task's first attempt; a retry after a failure runs for real.
+        first_attempt = parent.get("type") != "Retry" or not parent.get("children", [])[:-1]
+        if self.caching and task.caching.enable_cache and first_attempt:
             hit = self.recorder.lookup(fingerprint)
             if hit is not None:
                 node["outputs"] = _encode(hit.parameters, hit.artifacts)
@@ -700,7 +702,9 @@ class Engine:
             return changed
         if last["phase"] == "Succeeded":
             node["outputs"] = last.get("outputs", {})
-            self._end(node, "Succeeded")
+            if last.get("cached"):
+                node["cached"] = True
+            self._end(node, "Succeeded", last.get("message", "") if last.get("cached") else "")
             return True
         policy = task.retry
         assert policy is not None

@@ -189,3 +189,31 @@ def test_arguments_that_do_not_fit_fail_the_run_before_any_pod(tmp_path):
     assert actions.create == []
     assert run.workflow["status"]["phase"] == "Failed"
     assert run.workflow["status"]["message"].startswith("invalid arguments")
+
+
+class AlwaysHit:
+    """A recorder whose cache has every fingerprint."""
+
+    def lookup(self, fingerprint):
+        from sandbox.components.pipelines.workflow.engine import CachedTask
+        return CachedTask(execution_id=7, run_id="earlier", parameters={"Output": 1}, artifacts={})
+
+    def started(self, task):
+        return None
+
+    def cached(self, task, hit):
+        return 8
+
+    def finished(self, execution, **kwargs):
+        return None
+
+
+def test_a_retried_task_is_answered_by_the_cache_and_says_so_on_its_retry_node(tmp_path):
+    run = Run(retrying, tmp_path)
+    actions = Engine(run.workflow, run.graph, spec=run.spec, pods=run.pods, store=run.store, now=run.now,
+                     recorder=AlwaysHit()).step()
+    assert actions.create == []
+    retry = next(n for n in run.workflow["status"]["nodes"].values() if n["type"] == "Retry")
+    assert retry["phase"] == "Succeeded" and retry.get("cached") is True
+    assert retry["message"].startswith("Cached: reused the outputs of execution 7")
+    assert run.workflow["status"]["phase"] == "Succeeded"
