@@ -69,6 +69,9 @@ _BOOT = "from sandbox.cluster.runtime.zygote_server import main; main()"
 #: them: a child would still spend ~40 ms on ``sklearn.linear_model``).
 #: Missing modules are skipped; neither library is a core dependency.
 DEFAULT_PRELOAD = (
+    # The pod startup hook every Python container imports (sitecustomize).
+    "sandbox.podboot",
+    "sandbox.podboot.binding",
     "numpy",
     "sklearn",
     "sklearn.linear_model",

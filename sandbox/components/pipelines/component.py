@@ -67,4 +67,6 @@ COMPONENT = Component(
     crds=lambda: load_crds("sandbox.components.pipelines"),
     register_controllers=_register,
     web_routes=_web_routes,
+    # Task pods fork from the zygote with the executor (and the DSL it aliases kfp to) already imported.
+    zygote_preload=("sandbox.components.pipelines.executor",),
 )
