@@ -38,6 +38,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from sandbox.api import cron
 from sandbox.api.errors import FieldError
 from sandbox.api.kinds import split_api_version
 from sandbox.api.qos import qos_class
@@ -49,7 +50,6 @@ __all__ = [
     "DEFAULTERS",
     "NAME_RULES",
     "VALIDATORS",
-    "cron_schedule_error",
     "dedupe",
     "default_builtin",
     "default_metadata",
@@ -818,89 +818,6 @@ def _validate_job(obj: Obj) -> list[FieldError]:
     return _job_spec(obj.get("spec"), "spec")
 
 
-_CRON_DESCRIPTORS = frozenset(
-    {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
-)
-_GO_DURATION = re.compile(r"^([0-9]*(\.[0-9]*)?(ns|us|µs|ms|s|m|h))+$")
-_MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-    )
-}
-_DAYS = {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
-#: (low, high, names) of minute, hour, day of month, month, day of week.
-_CRON_FIELDS: tuple[tuple[int, int, dict[str, int]], ...] = (
-    (0, 59, {}),
-    (0, 23, {}),
-    (1, 31, {}),
-    (1, 12, _MONTHS),
-    (0, 6, _DAYS),
-)
-
-
-def _cron_number(text: str, names: dict[str, int], expr: str) -> int:
-    if text.lower() in names:
-        return names[text.lower()]
-    if not text.isdigit():
-        raise ValueError(
-            f'failed to parse int from {text}: strconv.Atoi: parsing "{text}": invalid syntax'
-        )
-    return int(text)
-
-
-def _cron_field(expr: str, low: int, high: int, names: dict[str, int]) -> None:
-    """One field of a 5-field schedule, as robfig/cron parses it; raises ValueError."""
-    for part in expr.split(","):
-        range_and_step = part.split("/")
-        if len(range_and_step) > 2:
-            raise ValueError(f"too many slashes: {part}")
-        bounds = range_and_step[0].split("-")
-        if len(bounds) > 2:
-            raise ValueError(f"too many hyphens: {part}")
-        if bounds[0] in ("*", "?"):
-            start, end = low, high
-        else:
-            start = _cron_number(bounds[0], names, part)
-            end = _cron_number(bounds[1], names, part) if len(bounds) == 2 else start
-        if len(range_and_step) == 2:
-            step = _cron_number(range_and_step[1], {}, part)
-            if step == 0:
-                raise ValueError(f"step of range should be a positive number: {part}")
-            if len(bounds) == 1 and bounds[0] not in ("*", "?"):
-                end = high
-        if start < low:
-            raise ValueError(f"beginning of range ({start}) below minimum ({low}): {part}")
-        if end > high:
-            raise ValueError(f"end of range ({end}) above maximum ({high}): {part}")
-        if start > end:
-            raise ValueError(f"beginning of range ({start}) beyond end of range ({end}): {part}")
-
-
-def cron_schedule_error(schedule: str) -> str | None:
-    """Why a CronJob schedule does not parse (robfig/cron's words), or ``None``."""
-    if not schedule:
-        return "empty spec string"
-    if schedule.startswith("@"):
-        if schedule in _CRON_DESCRIPTORS:
-            return None
-        if schedule.startswith("@every "):
-            duration = schedule[len("@every ") :]
-            if _GO_DURATION.match(duration):
-                return None
-            return f'failed to parse duration {schedule}: time: invalid duration "{duration}"'
-        return f"unrecognized descriptor: {schedule}"
-    fields = schedule.split()
-    if len(fields) != 5:
-        return f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]"
-    for text, (low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
-        try:
-            _cron_field(text, low, high, names)
-        except ValueError as exc:
-            return str(exc)
-    return None
-
-
 def _validate_cronjob(obj: Obj) -> list[FieldError]:
     spec = _dict(obj.get("spec"))
     errors: list[FieldError] = []
@@ -920,9 +837,10 @@ def _validate_cronjob(obj: Obj) -> list[FieldError]:
             )
         )
     else:
-        problem = cron_schedule_error(schedule)
-        if problem:
-            errors.append(FieldError("Invalid", "spec.schedule", value=schedule, detail=problem))
+        try:
+            cron.parse(schedule)  # as Kubernetes' cron.ParseStandard
+        except ValueError as exc:
+            errors.append(FieldError("Invalid", "spec.schedule", value=schedule, detail=str(exc)))
     errors.extend(_nonnegative(spec.get("startingDeadlineSeconds"), "spec.startingDeadlineSeconds"))
     errors.extend(
         _enum(

@@ -18,9 +18,10 @@ the CronJob and the Jobs it controls, then::
 The name derived from the scheduled time is the lock that keeps one time
 from starting two Jobs, even across restarts. A Forbid CronJob whose Job ends
 after a missed time starts it then (when the deadline allows), as
-Kubernetes does. Schedules are parsed by :mod:`._batch_cron` (5 fields and
-the ``@`` descriptors, in ``spec.timeZone``); more than 100 missed times
-raise a ``TooManyMissedTimes`` warning and only the most recent one runs.
+Kubernetes does. Schedules are parsed by :mod:`sandbox.api.cron`, the
+parser admission checks them with, as robfig's ``ParseStandard`` (5 fields
+and the ``@`` descriptors), in ``spec.timeZone``; more than 100 missed
+times raise a ``TooManyMissedTimes`` warning and only the most recent one runs.
 A suspended CronJob only keeps its status.
 """
 
@@ -31,11 +32,11 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sandbox.api import cron
 from sandbox.api.errors import AlreadyExists, NotFound
 from sandbox.api.objects import controller_of, deep_copy, is_being_deleted, meta, owner_reference
 from sandbox.clock import format_time, parse_time
 from sandbox.cluster.controllers._batch_conditions import finished_condition
-from sandbox.cluster.controllers._batch_cron import Schedule, parse_schedule
 from sandbox.runtime import Controller, Manager, Request, Result, get_logger
 from sandbox.runtime.events import EventType
 
@@ -176,7 +177,7 @@ class CronJobReconciler:
             await self.recorder.warning(cronjob, reason="UnknownTimeZone", message=zone)
             return None
         try:
-            schedule = parse_schedule(spec.get("schedule") or "", zone=zone)
+            schedule = cron.parse(spec.get("schedule") or "", zone=zone)
         except ValueError as exc:
             await self.recorder.warning(
                 cronjob,
@@ -232,7 +233,7 @@ class CronJobReconciler:
         return until_next
 
     async def _most_recent_unmet(
-        self, cronjob: Obj, schedule: Schedule, earliest: datetime, now: datetime
+        self, cronjob: Obj, schedule: cron.Schedule, earliest: datetime, now: datetime
     ) -> datetime | None:
         """The latest scheduled time after ``earliest`` that is not in the future."""
         found: datetime | None = None

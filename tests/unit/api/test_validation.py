@@ -14,7 +14,6 @@ from sandbox.api.schema import builtin_schema, validate
 from sandbox.api.validation import (
     DEFAULTERS,
     VALIDATORS,
-    cron_schedule_error,
     dedupe,
     default_builtin,
     default_metadata,
@@ -404,25 +403,6 @@ def test_cronjob_schedules() -> None:
     missing = copy.deepcopy(ok)
     missing["spec"]["schedule"] = ""
     assert messages(validate_builtin(missing)) == ["spec.schedule: Required value"]
-
-
-@pytest.mark.parametrize(
-    ("schedule", "problem"),
-    [
-        ("@hourly", None),
-        ("@every 1h30m", None),
-        ("0 0 * * 0", None),
-        ("@fortnightly", "unrecognized descriptor: @fortnightly"),
-        ("* * *", "expected exactly 5 fields, found 3: [* * *]"),
-        ("x * * * *", 'failed to parse int from x: strconv.Atoi: parsing "x": invalid syntax'),
-        ("* * 0 * *", "beginning of range (0) below minimum (1): 0"),
-        ("5-1 * * * *", "beginning of range (5) beyond end of range (1): 5-1"),
-        ("*/0 * * * *", "step of range should be a positive number: */0"),
-        ("1-2-3 * * * *", "too many hyphens: 1-2-3"),
-    ],
-)
-def test_cron_parsing(schedule: str, problem: str | None) -> None:
-    assert cron_schedule_error(schedule) == problem
 
 
 # Services, config and the rest -------------------------------------------------------------------

@@ -35,13 +35,15 @@ It wakes at the next scheduled time; a Workflow that ends wakes it too (it
 owns them), so a schedule held back by ``maxConcurrency`` starts the next
 run as soon as there is room.
 
-Cron expressions are read by :func:`parse_cron`, a small parser of our own
-(KFP uses robfig/cron): six fields ``second minute hour day-of-month month
-day-of-week`` as KFP documents them (``"0 0 9 ? * 2-6"``), or the five
-classic fields (seconds = 0); ``*``, ``?``, lists, ranges, steps, month and
-day names; ``@yearly``/``@annually``, ``@monthly``, ``@weekly``,
-``@daily``/``@midnight``, ``@hourly`` and ``@every <duration>``. Times are
-UTC, KFP's default. (robfig's legacy parser reads a five-field expression as
+Cron expressions are read by :func:`parse_cron`, the sandbox's one cron
+parser (:mod:`sandbox.api.cron`, robfig/cron's rules, as KFP uses robfig)
+with the seconds field optional: six fields ``second minute hour
+day-of-month month day-of-week`` as KFP documents them (``"0 0 9 ? * 2-6"``,
+Sunday = 0), or the five classic fields (seconds = 0); ``*``, ``?``, lists,
+ranges, steps, month and day names; ``@yearly``/``@annually``,
+``@monthly``, ``@weekly``, ``@daily``/``@midnight``, ``@hourly`` and
+``@every <duration>``. Surrounding whitespace is ignored. Times are UTC,
+KFP's default. (robfig's legacy parser reads a five-field expression as
 starting with seconds; the sandbox reads it the classic way, which is what
 people mean by it.)
 """
@@ -52,10 +54,10 @@ import copy
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sandbox.api import cron
 from sandbox.api.errors import AlreadyExists, NotFound
 from sandbox.api.objects import controller_of, is_being_deleted, owner_reference
 from sandbox.clock import format_time, parse_time
@@ -69,7 +71,6 @@ __all__ = [
     "NAME_LABEL",
     "RECURRING_RUN_ANNOTATION",
     "SCHEDULED_WORKFLOW",
-    "CronSchedule",
     "ScheduledWorkflowReconciler",
     "controller",
     "next_trigger",
@@ -95,8 +96,6 @@ DEFAULT_MAX_CONCURRENCY, MAX_MAX_CONCURRENCY = 1, 10
 DEFAULT_MAX_HISTORY, MAX_MAX_HISTORY = 10, 100
 #: KFP's default format for [[ScheduledTime]] and [[CurrentTime]] (Go's "20060102150405").
 DEFAULT_TIME_FORMAT = "%Y%m%d%H%M%S"
-#: How far ahead :meth:`CronSchedule.next` looks before calling a schedule impossible.
-_HORIZON_YEARS = 5
 #: How many missed times a no-catchup schedule skips over before it just runs the latest one found.
 _MAX_SKIPPED = 100_000
 
@@ -105,135 +104,10 @@ Obj = dict[str, Any]
 
 # Cron ---------------------------------------------------------------------------------------
 
-_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
-_FIELDS = (  # (name, low, high, names)
-    ("second", 0, 59, {}),
-    ("minute", 0, 59, {}),
-    ("hour", 0, 23, {}),
-    ("day of month", 1, 31, {}),
-    ("month", 1, 12, {m: i + 1 for i, m in enumerate(_MONTHS)}),
-    ("day of week", 0, 6, {d: i for i, d in enumerate(_DAYS)}),
-)
-_DESCRIPTORS = {
-    "@yearly": "0 0 0 1 1 *", "@annually": "0 0 0 1 1 *", "@monthly": "0 0 0 1 * *",
-    "@weekly": "0 0 0 * * 0", "@daily": "0 0 0 * * *", "@midnight": "0 0 0 * * *",
-    "@hourly": "0 0 * * * *",
-}
-_DURATION_PART = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|ms|s|m|h)")
-_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
-
-def _value(text: str, names: Mapping[str, int], field: str) -> int:
-    if text.lower() in names:
-        return names[text.lower()]
-    if not text.isdigit():
-        raise ValueError(f"{field}: {text!r} is not a number")
-    return int(text)
-
-
-def _field(expr: str, field: str, low: int, high: int, names: Mapping[str, int]) -> tuple[frozenset[int], bool]:
-    """The values one field matches, and whether it is a bare ``*``/``?`` (no restriction)."""
-    values: set[int] = set()
-    star = False
-    for part in expr.split(","):
-        span, _, step_text = part.partition("/")
-        step = _value(step_text, {}, field) if step_text else 1
-        if span in ("*", "?"):
-            start, end = low, high
-            star = star or step == 1
-        else:
-            bounds = span.split("-")
-            if len(bounds) > 2 or not all(bounds):
-                raise ValueError(f"{field}: cannot read {part!r}")
-            start = _value(bounds[0], names, field)
-            end = _value(bounds[1], names, field) if len(bounds) == 2 else (high if step_text else start)
-        if step < 1:
-            raise ValueError(f"{field}: the step in {part!r} must be at least 1")
-        if start < low or end > high:
-            raise ValueError(f"{field}: {part!r} is outside {low}-{high}")
-        if start > end:
-            raise ValueError(f"{field}: {part!r} ends before it starts")
-        values.update(range(start, end + 1, step))
-    return frozenset(values), star
-
-
-def _duration(text: str) -> timedelta:
-    """A Go duration (``90s``, ``1h30m``), rounded down to whole seconds, at least one."""
-    position, seconds = 0, 0.0
-    for match in _DURATION_PART.finditer(text):
-        if match.start() != position or match.group(1) in ("", "."):
-            raise ValueError(f"invalid duration {text!r}")
-        seconds += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-        position = match.end()
-    if not text or position != len(text):
-        raise ValueError(f"invalid duration {text!r}")
-    return timedelta(seconds=max(1, int(seconds)))
-
-
-@dataclass(frozen=True)
-class CronSchedule:
-    """A parsed cron expression: the matching seconds … weekdays, or a fixed interval."""
-
-    seconds: frozenset[int] = frozenset()
-    minutes: frozenset[int] = frozenset()
-    hours: frozenset[int] = frozenset()
-    days: frozenset[int] = frozenset()
-    months: frozenset[int] = frozenset()
-    weekdays: frozenset[int] = frozenset()
-    days_star: bool = True
-    weekdays_star: bool = True
-    every: timedelta | None = None
-
-    def _day_matches(self, moment: datetime) -> bool:
-        in_days = moment.day in self.days
-        in_weekdays = (moment.weekday() + 1) % 7 in self.weekdays  # cron's Sunday is 0
-        if self.days_star or self.weekdays_star:
-            return in_days and in_weekdays
-        return in_days or in_weekdays  # both restricted: either one, as cron does
-
-    def next(self, after: datetime) -> datetime:
-        """The first scheduled second strictly after ``after`` (UTC); ValueError if there is none."""
-        if self.every is not None:
-            return (after + self.every).astimezone(UTC).replace(microsecond=0)
-        moment = after.astimezone(UTC).replace(microsecond=0) + timedelta(seconds=1)
-        horizon = moment.year + _HORIZON_YEARS
-        while moment.year <= horizon:
-            if moment.month not in self.months:
-                year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
-                moment = moment.replace(year=year, month=month, day=1, hour=0, minute=0, second=0)
-            elif not self._day_matches(moment):
-                moment = (moment + timedelta(days=1)).replace(hour=0, minute=0, second=0)
-            elif moment.hour not in self.hours:
-                moment = (moment + timedelta(hours=1)).replace(minute=0, second=0)
-            elif moment.minute not in self.minutes:
-                moment = (moment + timedelta(minutes=1)).replace(second=0)
-            elif moment.second not in self.seconds:
-                moment += timedelta(seconds=1)
-            else:
-                return moment
-        raise ValueError("the cron expression never matches")
-
-
-def parse_cron(text: str) -> CronSchedule:
-    """Parse a recurring run's cron expression (see the module docstring); ValueError if invalid."""
-    text = text.strip()
-    if text.startswith("@every"):
-        return CronSchedule(every=_duration(text[len("@every"):].strip()))
-    if text.startswith("@"):
-        if text not in _DESCRIPTORS:
-            raise ValueError(f"unknown descriptor {text!r}")
-        text = _DESCRIPTORS[text]
-    fields = text.split()
-    if len(fields) == 5:
-        fields = ["0", *fields]
-    if len(fields) != 6:
-        raise ValueError(f"expected 6 fields (second minute hour day-of-month month day-of-week) "
-                         f"or 5, found {len(fields)}: {text!r}")
-    parsed = [_field(expr, *spec) for expr, spec in zip(fields, _FIELDS, strict=True)]
-    return CronSchedule(
-        seconds=parsed[0][0], minutes=parsed[1][0], hours=parsed[2][0], days=parsed[3][0],
-        months=parsed[4][0], weekdays=parsed[5][0], days_star=parsed[3][1], weekdays_star=parsed[5][1])
+def parse_cron(text: str) -> cron.Schedule:
+    """Parse a recurring run's cron expression: seconds optional, UTC; ValueError if invalid."""
+    return cron.parse(text.strip(), seconds="optional")
 
 
 # The schedule ---------------------------------------------------------------------------------
@@ -299,16 +173,16 @@ def next_trigger(swf: Mapping[str, Any], *, now: datetime) -> datetime | None:
         if not catchup and now >= result + interval:
             return now.replace(microsecond=0)
         return result
-    cron = parse_cron(str(schedule.get("cron") or ""))
+    times = parse_cron(str(schedule.get("cron") or ""))
     try:
-        result = cron.next(effective)
+        result = times.next(effective)
     except ValueError:
         return None
     if end is not None and end < result:
         return None
     if not catchup:
         for _ in range(_MAX_SKIPPED):
-            following = cron.next(result)
+            following = times.next(result)
             if following > now or (end is not None and following > end):
                 break
             result = following
