@@ -237,6 +237,39 @@ def _without_managed_fields(obj: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def _without_equal_entries(old: Any, new: Any) -> tuple[Any, Any]:
+    """``old`` and ``new`` without the map entries they share unchanged, at any depth.
+
+    A field's path depends only on the keys above it, never on its siblings,
+    so entries equal on both sides contribute the same (path, value) pairs to
+    both and nothing to the difference an update records; dropping them first
+    keeps managed-field bookkeeping proportional to what changed rather than
+    to the object's size (a Workflow's status grows with every task). The
+    equality test is the C-level ``==``; lists are kept whole (their items'
+    paths may depend on their neighbours).
+    """
+    if not isinstance(old, Mapping) or not isinstance(new, Mapping):
+        return old, new
+    kept_old: dict[str, Any] = {}
+    kept_new: dict[str, Any] = {}
+    shared: str | None = None
+    for key, value in old.items():
+        if key not in new:
+            kept_old[key] = value
+        elif value != new[key]:
+            kept_old[key], kept_new[key] = _without_equal_entries(value, new[key])
+        elif shared is None:
+            shared = key
+    for key, value in new.items():
+        if key not in old:
+            kept_new[key] = value
+    if shared is not None and ((old and not kept_old) or (new and not kept_new)):
+        # An emptied map would read as an empty-map field of its own: keep one shared entry.
+        kept_old[shared] = old[shared]
+        kept_new[shared] = new[shared]
+    return kept_old, kept_new
+
+
 def _owned_values(obj: Mapping[str, Any], schema: Schema | None, ignored: frozenset[FieldPath]) -> dict[FieldPath, Any]:
     values = field_values(_without_managed_fields(obj), schema)
     keep = strip_ignored(values, ignored)
@@ -270,8 +303,9 @@ def record_update(
     sent = (new.get("metadata") or {}).get("managedFields")
     source = sent if sent and subresource is None else _managed_fields_of(old)
     managers = _decode_managers(source)
-    before = _owned_values(old or {}, schema, ignored)
-    after = _owned_values(new, schema, ignored)
+    old_part, new_part = _without_equal_entries(_without_managed_fields(old), _without_managed_fields(new))
+    before = _owned_values(old_part, schema, ignored)
+    after = _owned_values(new_part, schema, ignored)
     added, modified, removed = compare(before, after)
     taken = added | modified
     me = _Manager(manager, operation, api_version, subresource or "", now, set())
