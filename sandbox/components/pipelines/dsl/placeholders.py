@@ -94,66 +94,59 @@ class OutputListOfArtifactsPlaceholder(_ListOfArtifactsPlaceholder):
         return self._name
 
 
-class InputPathPlaceholder(Placeholder):
-    def __init__(self, input_name: str) -> None:
-        self.input_name = input_name
+class _NamedPlaceholder(Placeholder):
+    """A placeholder for one input's or output's ``path``/``uri``/``metadata``/``output_file``.
+
+    Subclasses only say which: ``_io`` (``inputs``/``outputs``), ``_section``
+    (``artifacts``/``parameters``) and ``_field``. The name is kfp's
+    ``input_name`` or ``output_name``, as the placeholder's side says.
+    """
+
+    _io = "inputs"
+    _section = "artifacts"
+    _field = "path"
+
+    def __init__(self, name: str) -> None:
+        setattr(self, "input_name" if self._io == "inputs" else "output_name", name)
+        self._name = name
 
     def _to_string(self) -> str:
-        return f"{{{{$.inputs.artifacts['{self.input_name}'].path}}}}"
+        return f"{{{{$.{self._io}.{self._section}['{self._name}'].{self._field}}}}}"
 
 
-class InputUriPlaceholder(Placeholder):
-    def __init__(self, input_name: str) -> None:
-        self.input_name = input_name
-
-    def _to_string(self) -> str:
-        return f"{{{{$.inputs.artifacts['{self.input_name}'].uri}}}}"
-
-
-class InputMetadataPlaceholder(Placeholder):
-    def __init__(self, input_name: str) -> None:
-        self.input_name = input_name
-
-    def _to_string(self) -> str:
-        return f"{{{{$.inputs.artifacts['{self.input_name}'].metadata}}}}"
+class _MetadataPlaceholder(_NamedPlaceholder):
+    _field = "metadata"
 
     def __getitem__(self, key: str) -> str:
-        return f"{{{{$.inputs.artifacts['{self.input_name}'].metadata['{key}']}}}}"
+        return f"{{{{$.{self._io}.artifacts['{self._name}'].metadata['{key}']}}}}"
 
 
-class OutputParameterPlaceholder(Placeholder):
-    def __init__(self, output_name: str) -> None:
-        self.output_name = output_name
-
-    def _to_string(self) -> str:
-        return f"{{{{$.outputs.parameters['{self.output_name}'].output_file}}}}"
+class InputPathPlaceholder(_NamedPlaceholder):
+    pass
 
 
-class OutputPathPlaceholder(Placeholder):
-    def __init__(self, output_name: str) -> None:
-        self.output_name = output_name
-
-    def _to_string(self) -> str:
-        return f"{{{{$.outputs.artifacts['{self.output_name}'].path}}}}"
+class InputUriPlaceholder(_NamedPlaceholder):
+    _field = "uri"
 
 
-class OutputUriPlaceholder(Placeholder):
-    def __init__(self, output_name: str) -> None:
-        self.output_name = output_name
-
-    def _to_string(self) -> str:
-        return f"{{{{$.outputs.artifacts['{self.output_name}'].uri}}}}"
+class InputMetadataPlaceholder(_MetadataPlaceholder):
+    pass
 
 
-class OutputMetadataPlaceholder(Placeholder):
-    def __init__(self, output_name: str) -> None:
-        self.output_name = output_name
+class OutputParameterPlaceholder(_NamedPlaceholder):
+    _io, _section, _field = "outputs", "parameters", "output_file"
 
-    def _to_string(self) -> str:
-        return f"{{{{$.outputs.artifacts['{self.output_name}'].metadata}}}}"
 
-    def __getitem__(self, key: str) -> str:
-        return f"{{{{$.outputs.artifacts['{self.output_name}'].metadata['{key}']}}}}"
+class OutputPathPlaceholder(_NamedPlaceholder):
+    _io = "outputs"
+
+
+class OutputUriPlaceholder(_NamedPlaceholder):
+    _io, _field = "outputs", "uri"
+
+
+class OutputMetadataPlaceholder(_MetadataPlaceholder):
+    _io = "outputs"
 
 
 CommandLineElement = str | Placeholder
