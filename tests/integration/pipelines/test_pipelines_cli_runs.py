@@ -8,6 +8,7 @@ ThreadsafeClient — as they would reach ``sandbox up``'s daemon over HTTP.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -59,7 +60,8 @@ def test_run_wait_get_and_logs_on_a_real_cluster(sandbox_cluster: SandboxCluster
     result = invoke(sandbox_cluster, "run", str(pipeline_file), "-n", namespace, "-p", "numbers=[2, 3]",
                     "--no-cache", "--wait", "--timeout", "60s")
     assert result.exit_code == 0, result.output
-    name = result.stderr.splitlines()[0].split()[1]
+    # Under CI the plain face stamps each line with the time; the run's name follows "run ".
+    name = re.search(r"run (\S+) of pipeline squares submitted", result.stderr).group(1)
     assert f"run {name} Succeeded" in result.stderr
     assert "square(1)" in result.stderr and "Succeeded" in result.stderr
     tree = result.stdout
