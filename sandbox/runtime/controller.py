@@ -91,7 +91,10 @@ class Controller:
 
     ``owns`` lists child kinds: a change to a child enqueues its controller
     owner of kind ``for_``. ``watches`` adds any other kind with its own
-    handler. A controller is bound to a :class:`~sandbox.runtime.manager.Manager`
+    handler; ``for_handler`` replaces the primary kind's own handler (by default
+    :class:`EnqueueRequestForObject`), as a predicate on ``For`` does in
+    controller-runtime — e.g. to skip the events of the controller's own
+    writes. A controller is bound to a :class:`~sandbox.runtime.manager.Manager`
     (``manager.add``), which shares informers between controllers and starts
     the workers once every cache has synced.
     """
@@ -104,6 +107,7 @@ class Controller:
         reconciler: Reconciler,
         owns: Sequence[GroupKind] = (),
         watches: Sequence[Watch] = (),
+        for_handler: EventHandler | None = None,
         max_concurrent_reconciles: int = 1,
         rate_limiter: RateLimiter[Request] | None = None,
     ) -> None:
@@ -113,6 +117,7 @@ class Controller:
         self.for_ = for_
         self.owns = tuple(owns)
         self.watches = tuple(watches)
+        self.for_handler = for_handler if for_handler is not None else EnqueueRequestForObject()
         self.reconciler = reconciler
         self.max_concurrent_reconciles = max_concurrent_reconciles
         self._rate_limiter = rate_limiter
@@ -158,7 +163,7 @@ class Controller:
             clock=manager.clock, rate_limiter=self._rate_limiter, name=self.name
         )
         api_version, kind = self.for_
-        self._watch(manager.informer(api_version, kind), EnqueueRequestForObject())
+        self._watch(manager.informer(api_version, kind), self.for_handler)
         for child_api_version, child_kind in self.owns:
             self._watch(
                 manager.informer(child_api_version, child_kind),

@@ -370,6 +370,31 @@ async def test_extra_watches_enqueue_through_their_handler(
     await until(lambda: Request("apps/v1", "Deployment", "default", "web") in seen)
 
 
+async def test_a_for_handler_replaces_the_primary_kinds_own_handler(
+    client: MemoryClient, manager: Manager, clock: FakeClock
+) -> None:
+    seen: list[Request] = []
+
+    class Record:
+        async def reconcile(self, request: Request) -> Result | None:
+            seen.append(request)
+            return None
+
+    def only_parents(obj: Any) -> list[Request]:
+        if obj["metadata"].get("labels", {}).get("toy") != "parent":
+            return []
+        return [Request("v1", "ConfigMap", obj["metadata"]["namespace"], obj["metadata"]["name"])]
+
+    manager.add(Controller("parents", for_=CONFIGMAP, for_handler=EnqueueRequestsFromMapFunc(only_parents),
+                           reconciler=Record()))
+    await manager.start()
+    await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other", "namespace": "default"}})
+    await client.create(parent("p"))
+    await until(lambda: bool(seen))
+    await settle()
+    assert [r.name for r in seen] == ["p"]
+
+
 async def test_a_reconcile_waits_for_the_cache_to_show_what_woke_it(
     client: MemoryClient, manager: Manager, clock: FakeClock
 ) -> None:

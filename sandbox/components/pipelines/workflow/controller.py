@@ -19,7 +19,12 @@ cached per Workflow (uid and the IR's text: the Workflow's generation moves
 with every status write, Argo's Workflow having no status subresource); the
 run's pods come from the shared pod informer's cache through an index on the
 ``workflows.argoproj.io/workflow`` label, not from a list call; and the
-status write is a merge patch of only the nodes that changed. An invalid
+status write is a merge patch of only the nodes that changed. Events that
+cannot change a step's outcome wake nothing: the Workflow's own status
+writes (the controller remembers the resourceVersion each of its patches
+produced — the step that wrote it has already acted on it), the ADDED
+event of a pod it just created (controller-runtime's *expectations*), and a
+pod's updates that leave what the engine reads of it unchanged. An invalid
 pipeline ends the run ``Failed`` with the graph layer's problem list as its
 message.
 """
@@ -27,20 +32,29 @@ message.
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from sandbox.api.errors import AlreadyExists, ApiError, NotFound
+from sandbox.api.objects import deep_copy
 from sandbox.components.metadata import MetadataStore
 from sandbox.components.pipelines.graph import PipelineGraph, PipelineSpecInvalid
 from sandbox.components.pipelines.storage import ArtifactStore
 from sandbox.components.pipelines.workflow.build import pipeline_spec_text
-from sandbox.components.pipelines.workflow.engine import NODE_LABEL, Engine
+from sandbox.components.pipelines.workflow.engine import NODE_LABEL, Engine, waiting_message
 from sandbox.components.pipelines.workflow.lineage import MetadataRecorder
-from sandbox.runtime import Controller, EnqueueRequestForOwner, Manager, Request, Result, get_logger
+from sandbox.runtime import (
+    Controller,
+    EnqueueRequestForObject,
+    EnqueueRequestForOwner,
+    Manager,
+    Request,
+    Result,
+    WorkQueue,
+    get_logger,
+)
 
 __all__ = ["WORKFLOW", "WorkflowReconciler", "controller"]
 
@@ -59,6 +73,10 @@ class WorkflowReconciler:
         self.metadata_path = metadata_path
         self._metadata: MetadataStore | None = None
         self._graphs: dict[tuple[str, int], tuple[PipelineGraph, dict[str, Any]]] = {}
+        #: (namespace, name) → the resourceVersion this controller's last status patch produced.
+        self.written: dict[tuple[str, str], str] = {}
+        #: (namespace, name) of task pods created and not yet seen by the pod informer.
+        self.expected_pods: set[tuple[str, str]] = set()
         self.pods = manager.informer("v1", "Pod")
         with contextlib.suppress(ValueError):  # another reconciler of this manager added it
             self.pods.add_indexer(_POD_INDEX, _workflow_of)
@@ -87,6 +105,7 @@ class WorkflowReconciler:
         if phase in ("Succeeded", "Failed", "Error"):
             uid = workflow["metadata"].get("uid", "")
             self._graphs = {k: v for k, v in self._graphs.items() if k[0] != uid}
+            self.written.pop((request.namespace, request.name), None)
             return None
         try:
             graph, spec = self._graph(workflow)
@@ -99,8 +118,7 @@ class WorkflowReconciler:
                 f"from a pipeline (a 'pipeline-spec' argument), not other Argo templates ({err})"))
             return None
         pods = self.pods.by_index(_POD_INDEX, f"{request.namespace}/{request.name}", copy=False)
-        before = copy.deepcopy({"status": workflow.get("status") or {},
-                                "labels": workflow["metadata"].get("labels")})
+        before = deep_copy({"status": workflow.get("status") or {}, "labels": workflow["metadata"].get("labels")})
         meta = workflow["metadata"]
         engine = Engine(workflow, graph, spec=spec, pods={p["metadata"]["name"]: p for p in pods},
                         store=self.artifacts, now=self.clock.now(),
@@ -111,10 +129,15 @@ class WorkflowReconciler:
             artifact_exists=self._artifact_exists)
         actions = engine.step()
         for pod in actions.create:
+            key = (request.namespace, pod["metadata"]["name"])
+            self.expected_pods.add(key)
             try:
                 await self.client.create(pod, namespace=request.namespace)
             except AlreadyExists:
-                pass
+                self.expected_pods.discard(key)
+            except BaseException:
+                self.expected_pods.discard(key)
+                raise
         for name in actions.delete:
             try:
                 await self.client.delete("v1", "Pod", name, namespace=request.namespace, grace_period_seconds=0)
@@ -122,7 +145,8 @@ class WorkflowReconciler:
                 pass
         patch = _status_patch(before, workflow)
         if patch:
-            await self.client.patch(*WORKFLOW, request.name, patch, namespace=request.namespace)
+            written = await self.client.patch(*WORKFLOW, request.name, patch, namespace=request.namespace)
+            self.written[(request.namespace, request.name)] = written["metadata"]["resourceVersion"]
         for kind, reason, message in actions.events:
             await self.events.event(workflow, type=kind, reason=reason, message=message)  # type: ignore[arg-type]
         if actions.requeue_after is not None:
@@ -189,35 +213,66 @@ def _status_patch(before: Mapping[str, Any], workflow: Mapping[str, Any]) -> dic
     return patch
 
 
+class _OwnWrites(EnqueueRequestForObject):
+    """Wake a Workflow on every change except the status writes of its own controller."""
+
+    def __init__(self, reconciler: WorkflowReconciler) -> None:
+        self.reconciler = reconciler
+
+    def on_update(self, old: Mapping[str, Any], new: Mapping[str, Any], *, queue: WorkQueue[Request]) -> None:
+        meta = new.get("metadata") or {}
+        key = (meta.get("namespace", ""), meta.get("name", ""))
+        if self.reconciler.written.get(key) == meta.get("resourceVersion"):
+            return
+        super().on_update(old, new, queue=queue)
+
+
 class _TaskPodChanges(EnqueueRequestForOwner):
     """Wake a task pod's Workflow only when what the engine reads of the pod changed.
 
     A pod's status is written several times on its way to Running (IP,
-    container statuses, conditions); the engine only looks at its phase, why a
-    container waits, whether it is scheduled — and at the pod's creation and
-    deletion. Skipping the other updates saves a reconcile or two per task.
+    binding, container statuses, conditions); the engine only looks at its
+    phase, why it waits (a reason other than ContainerCreating, or
+    Unschedulable) and its deletion. The ADDED event of a pod the controller
+    itself just created is expected and skipped while the pod is as created.
     """
 
-    def on_update(self, old: Mapping[str, Any], new: Mapping[str, Any], *, queue: Any) -> None:
+    def __init__(self, reconciler: WorkflowReconciler) -> None:
+        super().__init__(*WORKFLOW)
+        self.reconciler = reconciler
+
+    def on_add(self, obj: Mapping[str, Any], *, queue: WorkQueue[Request]) -> None:
+        meta = obj.get("metadata") or {}
+        key = (meta.get("namespace", ""), meta.get("name", ""))
+        if key in self.reconciler.expected_pods:
+            self.reconciler.expected_pods.discard(key)
+            if _pod_view(obj) == _CREATED:
+                return
+        super().on_add(obj, queue=queue)
+
+    def on_update(self, old: Mapping[str, Any], new: Mapping[str, Any], *, queue: WorkQueue[Request]) -> None:
         if _pod_view(old) != _pod_view(new):
             super().on_update(old, new, queue=queue)
 
 
 def _pod_view(pod: Mapping[str, Any]) -> tuple[Any, ...]:
-    status = pod.get("status") or {}
-    waiting = tuple(((s.get("state") or {}).get("waiting") or {}).get("reason")
-                    for s in status.get("containerStatuses") or [])
-    scheduled = next((c.get("status") for c in status.get("conditions") or [] if c.get("type") == "PodScheduled"),
-                     None)
-    return status.get("phase"), waiting, scheduled, (pod.get("metadata") or {}).get("deletionTimestamp")
+    """What the engine reads of a task pod."""
+    phase = (pod.get("status") or {}).get("phase") or "Pending"
+    waiting = waiting_message(pod) if phase == "Pending" else ""
+    return phase, waiting, bool((pod.get("metadata") or {}).get("deletionTimestamp"))
+
+
+_CREATED = ("Pending", "", False)
 
 
 def controller(manager: Manager, *, artifacts: ArtifactStore, metadata_path: Path) -> Controller:
     """The workflow controller (``workflow-controller``), for the manager's registry."""
+    reconciler = WorkflowReconciler(manager, artifacts=artifacts, metadata_path=metadata_path)
     return Controller(
         "workflow-controller",
         for_=WORKFLOW,
-        watches=[("v1", "Pod", _TaskPodChanges(*WORKFLOW))],
-        reconciler=WorkflowReconciler(manager, artifacts=artifacts, metadata_path=metadata_path),
+        for_handler=_OwnWrites(reconciler),
+        watches=[("v1", "Pod", _TaskPodChanges(reconciler))],
+        reconciler=reconciler,
         max_concurrent_reconciles=4,
     )

@@ -70,7 +70,7 @@ from sandbox.components.pipelines.workflow.nodes import DONE, FAILED, new_node, 
 from sandbox.components.pipelines.workflow.placeholders import PlaceholderError
 from sandbox.components.pipelines.workflow.pods import task_container
 
-__all__ = ["Actions", "CachedTask", "Engine", "Recorder", "TaskRecord"]
+__all__ = ["Actions", "CachedTask", "Engine", "Recorder", "TaskRecord", "waiting_message"]
 
 #: How many passes one step makes at most (each settles tasks that end at once).
 MAX_PASSES = 200
@@ -742,7 +742,7 @@ class Engine:
             return False
         phase = (pod.get("status") or {}).get("phase", "Pending")
         if phase == "Pending":
-            message = _waiting_message(pod)
+            message = waiting_message(pod)
             if message and node.get("message") != message:
                 node["message"] = message
                 return True
@@ -803,7 +803,8 @@ class Engine:
         return parameters, artifacts
 
 
-def _waiting_message(pod: Mapping[str, Any]) -> str:
+def waiting_message(pod: Mapping[str, Any]) -> str:
+    """Why a Pending task pod waits, as its node's message ("" while it is merely being created)."""
     for status in (pod.get("status") or {}).get("containerStatuses") or []:
         waiting = (status.get("state") or {}).get("waiting") or {}
         if waiting.get("reason") and waiting["reason"] not in ("ContainerCreating", "PodInitializing"):
