@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
 from sandbox.api.errors import BadRequest, NotFound
-from sandbox.api.objects import deep_copy
+from sandbox.api.objects import deep_copy, fast_copy
 from sandbox.client.protocol import PatchType, PropagationPolicy, WatchEvent
 from sandbox.client.waiting import WaitMixin
 from sandbox.clock import Clock
@@ -147,7 +147,7 @@ class MemoryClient(WaitMixin):
                     return
                 if item is not None:
                     type_, obj = item
-                    out = deep_copy(obj)
+                    out = fast_copy(obj)
                     out["apiVersion"] = rt.api_version
                     yield WatchEvent(type_, out)  # type: ignore[arg-type]
                     continue

@@ -46,7 +46,7 @@ from contextlib import suppress
 from typing import Any, Protocol
 
 from sandbox.api.errors import ApiError, Gone, from_status
-from sandbox.api.objects import ObjectKey, deep_copy, key_of, labels, meta
+from sandbox.api.objects import ObjectKey, fast_copy, key_of, labels, meta
 from sandbox.api.selectors import LabelSelector
 from sandbox.client.protocol import Client
 from sandbox.clock import Clock, SystemClock
@@ -207,7 +207,7 @@ class SharedInformer:
         obj = self._items.get((namespace or "", name))
         if obj is None:
             return None
-        return deep_copy(obj) if copy else obj
+        return fast_copy(obj) if copy else obj
 
     def list(
         self,
@@ -234,14 +234,14 @@ class SharedInformer:
             else:
                 selector = LabelSelector.from_dict(label_selector)
             found = [o for o in found if selector.matches(labels(o))]
-        return [deep_copy(o) for o in found] if copy else found
+        return [fast_copy(o) for o in found] if copy else found
 
     def by_index(self, name: str, value: str, *, copy: bool = True) -> list[dict[str, Any]]:
         """Cached objects that index ``name`` maps to ``value``, sorted by key."""
         if name not in self._indices:
             raise KeyError(f"no indexer {name!r}")
         found = [self._items[k] for k in sorted(self._indices[name].get(value, ()))]
-        return [deep_copy(o) for o in found] if copy else found
+        return [fast_copy(o) for o in found] if copy else found
 
     def keys(self) -> list[ObjectKey]:
         return sorted(self._items)

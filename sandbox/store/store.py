@@ -53,7 +53,7 @@ from sandbox.api.errors import (
     Timeout,
 )
 from sandbox.api.kinds import KindRegistry, ResourceType, resource_types_from_crd
-from sandbox.api.objects import condition_is, deep_copy, set_condition
+from sandbox.api.objects import condition_is, deep_copy, fast_copy, set_condition
 from sandbox.clock import Clock, SystemClock, format_time, parse_time
 from sandbox.store.admission import AdmissionChain, AdmissionRequest
 from sandbox.store.persistence import MemoryPersistence, Persistence
@@ -137,7 +137,7 @@ class Store:
 
     def _view(self, obj: Mapping[str, Any], rt: ResourceType) -> dict[str, Any]:
         """A caller's copy of a stored object, as the version they asked for."""
-        out = deep_copy(obj)
+        out = fast_copy(obj)
         out["apiVersion"] = rt.api_version
         return out
 
@@ -471,7 +471,9 @@ class Store:
             if patch_type == "json":
                 new = patches.apply_json_patch(current, patch)
             elif patch_type == "merge":
-                new = patches.apply_merge_patch(current, patch)
+                # ``current`` is this call's own copy: merge into it rather than copy it again.
+                new = patches.merge_into(current, patch) if isinstance(patch, Mapping) else patches.apply_merge_patch(
+                    current, patch)
             elif patch_type == "strategic":
                 new = patches.apply_strategic_merge_patch(current, patch, schema)
             else:
@@ -522,19 +524,19 @@ class Store:
             )
 
         if subresource == "status":
-            merged = deep_copy(old)
+            merged = fast_copy(old)
             merged["status"] = new.get("status", {})
             new = merged
             meta = new["metadata"]
         elif subresource == "finalize":
-            merged = deep_copy(old)
+            merged = fast_copy(old)
             merged.setdefault("spec", {})["finalizers"] = (new.get("spec") or {}).get("finalizers") or []
             new = merged
             meta = new["metadata"]
         else:
             if rt.has_status:
                 if "status" in old:
-                    new["status"] = deep_copy(old["status"])
+                    new["status"] = fast_copy(old["status"])
                 else:
                     new.pop("status", None)
             # System fields are the server's, whatever the body says.
@@ -549,7 +551,7 @@ class Store:
             if (rt.group, rt.kind) == ("", "Namespace"):
                 # spec.finalizers of a Namespace change only through /finalize.
                 new.setdefault("spec", {})["finalizers"] = (old.get("spec") or {}).get("finalizers", [])
-                new["status"] = deep_copy(old.get("status", {}))
+                new["status"] = fast_copy(old.get("status", {}))
         if old_meta.get("deletionTimestamp"):
             added = set(meta.get("finalizers") or ()) - set(old_meta.get("finalizers") or ())
             if added:
@@ -616,7 +618,7 @@ class Store:
             if bound_to:
                 raise Conflict(f"Operation cannot be fulfilled on pods/binding \"{name}\": "
                                f"pod {name} is already assigned to node \"{bound_to}\"")
-            new = deep_copy(old)
+            new = fast_copy(old)
             new["spec"]["nodeName"] = target["name"]
             if meta.get("annotations"):
                 new["metadata"].setdefault("annotations", {}).update(meta["annotations"])
@@ -673,7 +675,7 @@ class Store:
                         f"ResourceVersion in object meta: {old_meta['resourceVersion']}",
                         details={"name": name, "kind": rt.plural},
                     )
-            new = deep_copy(old)
+            new = fast_copy(old)
             meta = new["metadata"]
             finalizers = list(meta.get("finalizers") or ())
             if propagation_policy == "Foreground" and _FOREGROUND not in finalizers:
@@ -801,7 +803,7 @@ class Store:
         rt = next((r for r in removed if r.storage), removed[0])
         # The instances go with their definition.
         for (_ns, _name), obj in list(self._bucket(rt).items()):
-            gone = deep_copy(obj)
+            gone = fast_copy(obj)
             self._commit(rt, "DELETED", gone, obj)
         self._objects.pop(rt.resource, None)
         for watcher in tuple(self._watchers.get(rt.resource, ())):

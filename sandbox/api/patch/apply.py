@@ -70,11 +70,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.api.errors import BadRequest, Conflict
-from sandbox.api.objects import deep_copy
+from sandbox.api.objects import deep_copy, fast_copy
 from sandbox.api.patch._schema import Schema, field_schema, items_schema, list_kind, map_is_atomic
 from sandbox.api.patch._values import json_equal
 from sandbox.api.patch.fieldsets import (
@@ -145,6 +145,13 @@ class _Manager:
     subresource: str
     time: str | None
     fields: set[FieldPath]
+    #: The entry this manager was decoded from and what it said, to hand the
+    #: entry back unchanged (re-encoding every manager on every write costs
+    #: more than the write's own bookkeeping).
+    _source: tuple[Mapping[str, Any], tuple[Any, ...]] | None = field(default=None, repr=False, compare=False)
+
+    def _state(self) -> tuple[Any, ...]:
+        return (self.api_version, self.time, self.fields)
 
     @property
     def identity(self) -> tuple[str, str, str, str]:
@@ -172,6 +179,8 @@ class _Manager:
         return text
 
     def entry(self) -> dict[str, Any]:
+        if self._source is not None and self._source[1] == self._state():
+            return fast_copy(self._source[0])
         out: dict[str, Any] = {
             "manager": self.manager,
             "operation": self.operation,
@@ -186,7 +195,9 @@ class _Manager:
         return out
 
 
-def _decode_managers(entries: Any) -> dict[tuple[str, str, str, str], _Manager]:
+def _decode_managers(entries: Any, *, canonical: bool = False) -> dict[tuple[str, str, str, str], _Manager]:
+    """The managers of ``entries``; ``canonical`` ones (as the store wrote them) are handed back as they are
+    when nothing of theirs changes, the others always re-encoded (as the API server round-trips them)."""
     managers: dict[tuple[str, str, str, str], _Manager] = {}
     if not isinstance(entries, list):
         return managers
@@ -207,7 +218,10 @@ def _decode_managers(entries: Any) -> dict[tuple[str, str, str, str], _Manager]:
         previous = managers.get(manager.identity)
         if previous is not None:
             previous.fields |= manager.fields
+            previous._source = None  # two entries of one manager become one
         else:
+            if canonical:
+                manager._source = (entry, (manager.api_version, manager.time, set(manager.fields)))
             managers[manager.identity] = manager
     return managers
 
@@ -301,8 +315,9 @@ def record_update(
     """
     ignored = frozenset(ignore_paths) if ignore_paths is not None else ignored_paths(subresource)
     sent = (new.get("metadata") or {}).get("managedFields")
-    source = sent if sent and subresource is None else _managed_fields_of(old)
-    managers = _decode_managers(source)
+    stored = _managed_fields_of(old)
+    source = sent if sent and subresource is None else stored
+    managers = _decode_managers(source, canonical=source is stored or source == stored)
     old_part, new_part = _without_equal_entries(_without_managed_fields(old), _without_managed_fields(new))
     before = _owned_values(old_part, schema, ignored)
     after = _owned_values(new_part, schema, ignored)

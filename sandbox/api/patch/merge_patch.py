@@ -29,18 +29,22 @@ from typing import Any
 from sandbox.api.objects import deep_copy
 from sandbox.api.patch._values import json_equal
 
-__all__ = ["apply_merge_patch", "create_merge_patch"]
+__all__ = ["apply_merge_patch", "create_merge_patch", "merge_into"]
 
 
-def _merge_into(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``patch`` into ``target`` (a private copy) in place."""
+def merge_into(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge the object patch ``patch`` into ``target`` in place and return it.
+
+    For a caller that owns ``target`` (a fresh copy): :func:`apply_merge_patch`
+    without copying the whole object once more.
+    """
     for key, value in patch.items():
         if value is None:
             target.pop(key, None)
         elif isinstance(value, Mapping):
             current = target.get(key)
             base = current if isinstance(current, dict) else {}
-            target[key] = _merge_into(base, value)
+            target[key] = merge_into(base, value)
         else:
             target[key] = deep_copy(value)
     return target
@@ -55,7 +59,7 @@ def apply_merge_patch(obj: Any, patch: Any) -> Any:
     if not isinstance(patch, Mapping):
         return deep_copy(patch)
     base = deep_copy(dict(obj)) if isinstance(obj, Mapping) else {}
-    return _merge_into(base, patch)
+    return merge_into(base, patch)
 
 
 def create_merge_patch(original: Any, modified: Any) -> Any:

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.api.errors import ApiError, Conflict, NotFound
-from sandbox.api.objects import deep_copy, is_being_deleted
+from sandbox.api.objects import fast_copy, is_being_deleted
 from sandbox.api.quantity import to_bytes
 from sandbox.clock import format_time
 from sandbox.cluster.images.catalog import ImageEntry
@@ -62,6 +62,7 @@ from sandbox.runtime.log import get_logger
 __all__ = [
     "SIMULATED_DURATION_ANNOTATION",
     "SIMULATED_EXIT_CODE_ANNOTATION",
+    "ZYGOTE_ANNOTATION",
     "ContainerRun",
     "PodWorker",
 ]
@@ -72,6 +73,9 @@ log = get_logger(__name__)
 SIMULATED_DURATION_ANNOTATION = "sandbox.local/simulated-duration"
 #: On simulated nodes: the exit code a simulated container ends with.
 SIMULATED_EXIT_CODE_ANNOTATION = "sandbox.local/simulated-exit-code"
+#: On process nodes with the zygote runtime: "minimal" forks the pod's Python
+#: containers from the zygote without numpy and scikit-learn (faster to fork).
+ZYGOTE_ANNOTATION = "sandbox.local/zygote"
 
 _TERMINAL = ("Succeeded", "Failed")
 _UNKNOWN_ON_TERMINATION = {
@@ -114,7 +118,7 @@ class PodWorker:
 
     def __init__(self, node: NodeContext, pod: Mapping[str, Any]) -> None:
         self.node = node
-        self.pod: dict[str, Any] = deep_copy(pod)
+        self.pod: dict[str, Any] = fast_copy(pod)
         metadata = self.pod["metadata"]
         self.uid: str = metadata["uid"]
         self.name: str = metadata["name"]
@@ -154,7 +158,7 @@ class PodWorker:
 
     def update(self, pod: Mapping[str, Any]) -> None:
         """A newer version of the pod (from the informer)."""
-        self.pod = deep_copy(pod)
+        self.pod = fast_copy(pod)
         for run in list(self.runs.values()):
             image = self._image_of(run.name)
             if image is not None and image != run.image and not run.replace:
@@ -498,6 +502,7 @@ class PodWorker:
             python=python,
             simulated_duration=_float(annotations.get(SIMULATED_DURATION_ANNOTATION)),
             simulated_exit_code=int(_float(annotations.get(SIMULATED_EXIT_CODE_ANNOTATION)) or 0),
+            zygote=str(annotations.get(ZYGOTE_ANNOTATION) or ""),
             labels={
                 "io.kubernetes.pod.name": self.name,
                 "io.kubernetes.pod.namespace": self.namespace,

@@ -29,3 +29,30 @@ def test_equal_entries_go_and_an_emptied_map_keeps_one_shared_entry():
     old_part, new_part = _without_equal_entries(old, new)
     assert old_part == {"spec": {"x": 1}, "metadata": {"labels": {"app": "web", "tier": "front"}}}
     assert new_part == {"spec": {"x": 2}, "metadata": {"labels": {"app": "web"}}}
+
+
+managers = st.sampled_from(["kubectl", "controller", "kubelet"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(objects, st.lists(st.tuples(managers, objects), min_size=1, max_size=5))
+def test_unchanged_managers_entries_are_handed_back_exactly_as_a_full_re_encoding_writes_them(first, updates):
+    """Stored (canonical) entries are reused when their manager's fields did not move; entries a client
+    sent that differ from the stored ones are always re-encoded. Both roads give the same managedFields."""
+    from sandbox.api.objects import deep_copy
+    from sandbox.api.patch.apply import record_update
+
+    def write(old, body, manager, *, resend):
+        new = deep_copy(body)
+        if resend and old is not None and old["metadata"].get("managedFields"):
+            # What a client sends back, with a key the API server drops: not the stored entries.
+            new["metadata"]["managedFields"] = [{**e, "x-dropped": 1} for e in old["metadata"]["managedFields"]]
+        record_update(old, new, manager=manager, now=f"t{len(updates)}", api_version="v1")
+        return new
+
+    reused = write(None, {"metadata": {}, **first}, "creator", resend=False)
+    encoded = deep_copy(reused)
+    for manager, body in updates:
+        reused = write(reused, {"metadata": {}, **body}, manager, resend=False)
+        encoded = write(encoded, {"metadata": {}, **body}, manager, resend=True)
+        assert reused["metadata"].get("managedFields") == encoded["metadata"].get("managedFields")

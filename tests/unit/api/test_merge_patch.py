@@ -8,13 +8,23 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandbox.api.patch import apply_merge_patch, create_merge_patch
+from sandbox.api.patch import apply_merge_patch, create_merge_patch, merge_into
 
 
 def test_null_deletes_a_field_and_objects_merge_recursively() -> None:
     obj = {"metadata": {"labels": {"app": "web", "tier": "front"}}, "data": {"a": "1"}}
     patched = apply_merge_patch(obj, {"metadata": {"labels": {"tier": None, "env": "dev"}}, "data": None})
     assert patched == {"metadata": {"labels": {"app": "web", "env": "dev"}}}
+
+
+def test_merge_into_patches_the_callers_own_copy_in_place_and_copies_the_patch_values() -> None:
+    target = {"metadata": {"labels": {"app": "web"}}, "data": {"a": "1"}}
+    value = {"nested": [1]}
+    out = merge_into(target, {"metadata": {"labels": {"env": "dev"}}, "data": None, "spec": value})
+    assert out is target
+    assert target == {"metadata": {"labels": {"app": "web", "env": "dev"}}, "spec": {"nested": [1]}}
+    value["nested"].append(2)
+    assert target["spec"] == {"nested": [1]}
 
 
 def test_kubectl_label_body_adds_a_label() -> None:

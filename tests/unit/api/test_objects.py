@@ -10,6 +10,7 @@ from sandbox.api.objects import (
     condition_is,
     controller_of,
     deep_copy,
+    fast_copy,
     find_condition,
     key_of,
     owned_by,
@@ -58,6 +59,17 @@ def test_owner_references() -> None:
     set_owner(child, other, controller=False)
     assert len(child["metadata"]["ownerReferences"]) == 2
     assert key_of(child) == ("ns", "pod")
+
+
+def test_fast_copy_is_an_equal_independent_deep_copy_and_falls_back_for_other_values() -> None:
+    original = {"a": [{"b": 1, "c": 1.5, "d": None, "e": True}], "f": (1, "x"), "g": "é"}
+    copied = fast_copy(original)
+    assert copied == original and type(copied["a"][0]["e"]) is bool
+    copied["a"][0]["b"] = 2
+    assert original["a"][0]["b"] == 1
+    stamped = {"at": datetime(2026, 1, 1, tzinfo=UTC), "n": [1]}  # marshal cannot carry a datetime
+    again = fast_copy(stamped)
+    assert again == stamped and again["n"] is not stamped["n"]
 
 
 def test_deep_copy_is_deep() -> None:
