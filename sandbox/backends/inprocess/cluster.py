@@ -71,7 +71,7 @@ from sandbox.cluster.paths import SandboxPaths
 from sandbox.cluster.runtime.base import ContainerRuntime
 from sandbox.cluster.runtime.process import ProcessRuntime
 from sandbox.cluster.runtime.simulated import SimulatedRuntime
-from sandbox.cluster.runtime.zygote import DEFAULT_PRELOAD, ZygoteRuntime
+from sandbox.cluster.runtime.zygote import BASE_PRELOAD, DEFAULT_PRELOAD, ZygoteRuntime
 from sandbox.cluster.scheduler import Scheduler
 from sandbox.components.registry import Component, ComponentContext, default_components
 from sandbox.runtime import ControllerRegistry, Manager
@@ -248,9 +248,10 @@ class InProcessCluster:
                 runtime = simulated_runtime
             else:
                 if process_runtime is None:
-                    preload = (*DEFAULT_PRELOAD, *(m for c in self.components for m in c.zygote_preload))
-                    process_runtime = (ZygoteRuntime(preload=preload, clock=self.clock) if self.config.zygote
-                                       else ProcessRuntime(clock=self.clock))
+                    ours = tuple(m for c in self.components for m in c.zygote_preload)
+                    process_runtime = (ZygoteRuntime(preload=(*DEFAULT_PRELOAD, *ours),
+                                                     minimal_preload=(*BASE_PRELOAD, *ours), clock=self.clock)
+                                       if self.config.zygote else ProcessRuntime(clock=self.clock))
                     self.runtimes.append(process_runtime)
                     stack.push_async_callback(process_runtime.close)
                 runtime = process_runtime

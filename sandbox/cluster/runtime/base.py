@@ -40,6 +40,9 @@ class ContainerSpec:
     simulated_duration: float | None = None
     simulated_exit_code: int = 0
     labels: dict[str, str] = field(default_factory=dict)
+    #: Zygote runtime only: which zygote a Python container forks from
+    #: ("" the default, "minimal" the one without numpy and scikit-learn).
+    zygote: str = ""
 
     @property
     def key(self) -> str:

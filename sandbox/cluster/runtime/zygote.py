@@ -26,6 +26,16 @@ parent-death signal (parent: the zygote) and are registered with the same
 processes. If the zygote dies, its children die with it; their runs end with
 137 and the next Python container starts a new zygote.
 
+Two zygotes: the default one preloads numpy and scikit-learn; the
+*minimal* one (:data:`MINIMAL_ZYGOTE`) only what every container imports
+(the pod start-up hook and the components' own modules). A fork's cost, and
+its exit's, grow with the parent's memory: from the minimal zygote both are
+a few tenths of a millisecond rather than 2-3 ms each. A container asks for
+it with ``ContainerSpec.zygote`` (the kubelet reads the pod annotation
+``sandbox.local/zygote: minimal``); the workflow controller does so for
+task pods whose component imports only the standard library. Each zygote
+starts on first use.
+
 Memory of a forked container is its tree's USS: pages shared with the zygote
 are the zygote's, as a cgroup would see it.
 """
@@ -57,7 +67,7 @@ from sandbox.cluster.runtime.process import (
 )
 from sandbox.cluster.runtime.reaper import Reaper, pdeathsig_preexec
 
-__all__ = ["DEFAULT_PRELOAD", "PythonPlan", "ZygoteRuntime", "python_plan"]
+__all__ = ["BASE_PRELOAD", "DEFAULT_PRELOAD", "MINIMAL_ZYGOTE", "PythonPlan", "ZygoteRuntime", "python_plan"]
 
 _HEADER = struct.Struct(">I")
 #: The directory holding the ``sandbox`` package: the zygote starts there so
@@ -68,10 +78,13 @@ _BOOT = "from sandbox.cluster.runtime.zygote_server import main; main()"
 #: components' trainers and servers use (``sklearn`` alone imports none of
 #: them: a child would still spend ~40 ms on ``sklearn.linear_model``).
 #: Missing modules are skipped; neither library is a core dependency.
+#: What every zygote imports: the pod startup hook every Python container
+#: imports (sitecustomize).
+BASE_PRELOAD = ("sandbox.podboot", "sandbox.podboot.binding")
+#: The zygote a container asks for to fork from a small parent (see the module docstring).
+MINIMAL_ZYGOTE = "minimal"
 DEFAULT_PRELOAD = (
-    # The pod startup hook every Python container imports (sitecustomize).
-    "sandbox.podboot",
-    "sandbox.podboot.binding",
+    *BASE_PRELOAD,
     "numpy",
     "sklearn",
     "sklearn.linear_model",
@@ -340,24 +353,34 @@ class ZygoteRuntime:
     name = "zygote"
 
     def __init__(
-        self, *, preload: Iterable[str] = DEFAULT_PRELOAD, clock: Clock | None = None
+        self,
+        *,
+        preload: Iterable[str] = DEFAULT_PRELOAD,
+        minimal_preload: Iterable[str] = BASE_PRELOAD,
+        clock: Clock | None = None,
     ) -> None:
+        """``preload``: the default zygote's modules; ``minimal_preload``: the minimal one's."""
         self._clock = clock or SystemClock()
-        self._preload = tuple(preload)
+        self._preloads = {"": tuple(preload), MINIMAL_ZYGOTE: tuple(minimal_preload)}
         self._reaper = Reaper()
         self._process = ProcessRuntime(clock=self._clock, reaper=self._reaper)
-        self._zygote: _Zygote | None = None
+        self._zygotes: dict[str, _Zygote] = {}
         self._launching = asyncio.Lock()
         self._handles: set[ProcessHandle] = set()
 
     @property
     def zygote_pid(self) -> int | None:
-        """The current zygote's pid (None before the first Python container)."""
-        return self._zygote.pid if self._zygote is not None and self._zygote.alive else None
+        """The default zygote's pid (None before its first Python container)."""
+        return self.pid_of("")
 
-    async def warm(self) -> None:
-        """Start the zygote now rather than on the first Python container."""
-        await self._ensure_zygote()
+    def pid_of(self, variant: str) -> int | None:
+        """The pid of the zygote ``variant`` ("" or :data:`MINIMAL_ZYGOTE`), if it runs."""
+        zygote = self._zygotes.get(variant)
+        return zygote.pid if zygote is not None and zygote.alive else None
+
+    async def warm(self, variant: str = "") -> None:
+        """Start a zygote now rather than on its first Python container."""
+        await self._ensure_zygote(variant)
 
     async def start(self, spec: ContainerSpec) -> ProcessHandle:
         plan = python_plan(spec.argv, spec.env) if spec.python else None
@@ -389,25 +412,30 @@ class ZygoteRuntime:
     ) -> tuple[int, asyncio.Future[int]]:
         # Like a subprocess, a fork without a cwd starts where its owner is.
         cwd = spec.cwd or os.getcwd()
+        variant = spec.zygote if spec.zygote in self._preloads else ""
         # One retry: a zygote that died under a request forked nothing that lives.
         with contextlib.suppress(ZygoteGone):
-            return await (await self._ensure_zygote()).spawn(plan, spec.env, cwd, fds)
+            return await (await self._ensure_zygote(variant)).spawn(plan, spec.env, cwd, fds)
         try:
-            return await (await self._ensure_zygote()).spawn(plan, spec.env, cwd, fds)
+            return await (await self._ensure_zygote(variant)).spawn(plan, spec.env, cwd, fds)
         except ZygoteGone:
             raise StartError(
                 "the Python zygote died while starting the container", reason="ContainerCannotRun"
             ) from None
 
-    async def _ensure_zygote(self) -> _Zygote:
+    async def _ensure_zygote(self, variant: str) -> _Zygote:
+        zygote = self._zygotes.get(variant)
+        if zygote is not None and zygote.alive:
+            return zygote
         async with self._launching:
-            if self._zygote is None or not self._zygote.alive:
-                if self._zygote is not None:
-                    self._reaper.unregister(self._zygote.pid)
-                    await self._zygote.stop()
-                self._zygote = await _Zygote.launch(self._preload)
-                self._reaper.register(self._zygote.pid)
-            return self._zygote
+            zygote = self._zygotes.get(variant)
+            if zygote is None or not zygote.alive:
+                if zygote is not None:
+                    self._reaper.unregister(zygote.pid)
+                    await zygote.stop()
+                zygote = self._zygotes[variant] = await _Zygote.launch(self._preloads[variant])
+                self._reaper.register(zygote.pid)
+            return zygote
 
     async def close(self) -> None:
         handles = list(self._handles)
@@ -415,8 +443,8 @@ class ZygoteRuntime:
             handle.signal(signal.SIGKILL)
         await asyncio.gather(*(h.wait() for h in handles), return_exceptions=True)
         await self._process.close()
-        if self._zygote is not None:
-            await self._zygote.stop()
-            self._reaper.unregister(self._zygote.pid)
-            self._zygote = None
+        for zygote in self._zygotes.values():
+            await zygote.stop()
+            self._reaper.unregister(zygote.pid)
+        self._zygotes.clear()
         self._reaper.close()

@@ -18,10 +18,13 @@ reads as a user package (the bootstrap has only that one ``pip install``).
 
 from __future__ import annotations
 
+import ast
+import functools
 import shlex
+import sys
 from dataclasses import dataclass, field
 
-__all__ = ["EXECUTOR_MODULE", "LightweightCall", "executor_argv", "parse_lightweight_command"]
+__all__ = ["EXECUTOR_MODULE", "LightweightCall", "executor_argv", "imports_only_stdlib", "parse_lightweight_command"]
 
 #: The module the sandbox runs a lightweight component with.
 EXECUTOR_MODULE = "sandbox.components.pipelines.executor"
@@ -83,6 +86,32 @@ def parse_lightweight_command(command: list[str], args: list[str]) -> Lightweigh
         pip_lists = pip_lists[:-1]
     packages = pip_lists[0] if pip_lists else []
     return LightweightCall(source=source, function_to_execute=function, packages_to_install=packages)
+
+
+@functools.lru_cache(maxsize=256)
+def imports_only_stdlib(source: str) -> bool:
+    """Whether a component's module imports nothing but the standard library (and kfp, which the executor is).
+
+    False for source that does not parse and for relative imports: only a
+    sure answer lets its task fork from the minimal zygote.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    allowed = sys.stdlib_module_names | {"kfp"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level or not node.module:
+                return False
+            names = [node.module]
+        else:
+            continue
+        if any(name.partition(".")[0] not in allowed for name in names):
+            return False
+    return True
 
 
 def executor_argv(call: LightweightCall, executor_input: str) -> list[str]:

@@ -30,9 +30,12 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from sandbox.cluster.kubelet.worker import ZYGOTE_ANNOTATION
+from sandbox.cluster.runtime.zygote import MINIMAL_ZYGOTE
 from sandbox.components.pipelines.executor.command import (
     EXECUTOR_MODULE,
     executor_argv,
+    imports_only_stdlib,
     parse_lightweight_command,
 )
 from sandbox.components.pipelines.storage.uris import ROOT_ENV
@@ -86,6 +89,8 @@ def task_container(executor: Mapping[str, Any], executor_input: Mapping[str, Any
         run = ["python", "-m", EXECUTOR_MODULE,
                *executor_argv(launcher, json.dumps(executor_input, sort_keys=True))]
         annotations[KFP_COMMAND_ANNOTATION] = json.dumps({"command": command[:6], "args": args})
+        if not launcher.packages_to_install and imports_only_stdlib(launcher.source):
+            annotations[ZYGOTE_ANNOTATION] = MINIMAL_ZYGOTE
         container: dict[str, Any] = {"command": run}
     else:
         container = {}

@@ -13,13 +13,15 @@ from kubelet_helpers import (
     eventually,
     make_pod,
     phase_is,
+    python,
     shell,
     start_node,
 )
 
-from sandbox.cluster.kubelet.worker import SIMULATED_DURATION_ANNOTATION
+from sandbox.cluster.kubelet.worker import SIMULATED_DURATION_ANNOTATION, ZYGOTE_ANNOTATION
 from sandbox.cluster.runtime.process import ProcessRuntime
 from sandbox.cluster.runtime.simulated import SimulatedRuntime
+from sandbox.cluster.runtime.zygote import ZygoteRuntime
 
 
 @pytest.fixture
@@ -145,6 +147,24 @@ async def test_simulated_nodes_run_pods_without_processes(store, clock, tmp_path
         done = await eventually(lambda: phase_is(node, "job", "Succeeded"), what="job done")
         assert container_status(done, "main")["state"]["terminated"]["reason"] == "Completed"
         assert await node.client.logs("job", namespace="default") == "simulated container main started\n"
+    finally:
+        await node.kubelet.stop()
+        await runtime.close()
+
+
+async def test_the_zygote_annotation_forks_a_pods_python_containers_from_the_minimal_zygote(store, clock, tmp_path):
+    runtime = ZygoteRuntime(preload=("json", "decimal"), minimal_preload=("json",), clock=clock)
+    node = await start_node(store, clock, tmp_path / "home", runtime)
+    try:
+        code = "import os, sys; print(os.getppid(), 'decimal' in sys.modules)"
+        light = make_pod("light", python("main", code), restartPolicy="Never")
+        light["metadata"]["annotations"] = {ZYGOTE_ANNOTATION: "minimal"}
+        await node.create(light)
+        await node.create(make_pod("default", python("main", code), restartPolicy="Never"))
+        for name in ("light", "default"):
+            await eventually(lambda name=name: phase_is(node, name, "Succeeded"), what=f"{name} done")
+        assert await node.client.logs("light", namespace="default") == f"{runtime.pid_of('minimal')} False\n"
+        assert await node.client.logs("default", namespace="default") == f"{runtime.zygote_pid} True\n"
     finally:
         await node.kubelet.stop()
         await runtime.close()

@@ -42,6 +42,22 @@ async def test_a_python_container_is_a_fork_of_the_zygote(runtime, tmp_path):
     assert await handle.wait() == 143
 
 
+async def test_a_container_asking_for_the_minimal_zygote_forks_from_it(tmp_path):
+    runtime = ZygoteRuntime(preload=("json", "decimal"), minimal_preload=("json",))
+    try:
+        code = "import os, sys; print(os.getppid(), 'decimal' in sys.modules, 'json' in sys.modules)"
+        default, minimal = python_spec(tmp_path / "a", code), python_spec(tmp_path / "b", code, zygote="minimal")
+        assert await run(runtime, minimal) == 0
+        assert await run(runtime, default) == 0
+        assert runtime.pid_of("minimal") not in (None, runtime.zygote_pid)
+        assert texts(minimal) == [f"{runtime.pid_of('minimal')} False True"]
+        assert texts(default) == [f"{runtime.zygote_pid} True True"]
+        zygotes = [runtime.pid_of("minimal"), runtime.zygote_pid]
+    finally:
+        await runtime.close()
+    assert all_gone(zygotes)
+
+
 async def test_preloaded_modules_are_already_imported_and_missing_ones_skipped(runtime, tmp_path):
     spec = python_spec(tmp_path, "import sys; print('decimal' in sys.modules)")
     assert await run(runtime, spec) == 0

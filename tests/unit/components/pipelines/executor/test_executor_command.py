@@ -19,6 +19,7 @@ from sandbox.components.pipelines.executor import (
     parse_args,
     parse_lightweight_command,
 )
+from sandbox.components.pipelines.executor.command import imports_only_stdlib
 from sandbox.pipelines import compiler as our_compiler
 from sandbox.pipelines import dsl as our_dsl
 
@@ -96,3 +97,16 @@ def test_the_recovered_call_runs_in_the_executor(tmp_path, monkeypatch):
     execute(args.executor_input, function_to_execute=args.function_to_execute,
             component_source=args.component_source, packages_to_install=args.packages_to_install)
     assert json.loads((tmp_path / "out.json").read_text()) == {"parameterValues": {"Output": "hi sandbox"}}
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    ("import json\nfrom kfp import dsl\nfrom typing import *\ndef f():\n    import os.path\n", True),
+    ("def f():\n    from collections import abc\n    return abc\n", True),
+    ("def f():\n    import numpy as np\n", False),
+    ("def f():\n    from sklearn.metrics import f1_score\n", False),
+    ("import json, pandas\n", False),
+    ("from . import helpers\n", False),
+    ("def f(:\n", False),  # does not parse: no sure answer
+])
+def test_imports_only_stdlib_looks_at_every_import_in_the_module(source, expected):
+    assert imports_only_stdlib(source) is expected

@@ -17,6 +17,21 @@ def train(lr: float) -> float:
     return lr * 2
 
 
+@dsl.component(base_image="python:3.11")
+def stamp(text: str) -> str:
+    import json
+    import time
+
+    return json.dumps({"text": text, "at": time.time()})
+
+
+@dsl.component(base_image="python:3.11")
+def mean(values: list) -> float:
+    import numpy as np
+
+    return float(np.mean(values))
+
+
 @dsl.container_component
 def say(name: str, out: dsl.OutputPath(str)):
     return dsl.ContainerSpec(image="busybox:1.36", command=["sh", "-c"],
@@ -28,6 +43,8 @@ def pipeline(lr: float = 0.1):
     train(lr=lr).set_cpu_limit("500m").set_memory_request("256Mi").set_accelerator_type(
         "nvidia.com/gpu").set_accelerator_limit(1).set_env_variable("MODE", "fast")
     say(name="world")
+    stamp(text="x")
+    mean(values=[1, 2])
 
 
 def executors(tmp_path) -> dict:
@@ -72,3 +89,12 @@ def test_a_container_component_runs_as_written_with_placeholders_filled(tmp_path
     assert container["command"] == ["sh", "-c"]
     assert container["args"] == ["echo hello $0 > $1", "world", "/r/out"]
     assert annotations == {}
+
+
+def test_a_task_whose_component_imports_only_the_standard_library_forks_from_the_minimal_zygote(tmp_path):
+    found = executors(tmp_path)
+    _, light = task_container(found["exec-stamp"], EI, artifact_root="/art", path_of=str, context={})
+    assert light["sandbox.local/zygote"] == "minimal"
+    for heavy in ("exec-mean", "exec-train"):  # imports numpy; has packages to install
+        _, annotations = task_container(found[heavy], EI, artifact_root="/art", path_of=str, context={})
+        assert "sandbox.local/zygote" not in annotations
