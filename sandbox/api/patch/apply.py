@@ -85,6 +85,7 @@ from sandbox.api.patch.fieldsets import (
     field_path,
     field_values,
     list_elements,
+    patch_fields,
     path_string,
     strip_ignored,
 )
@@ -179,8 +180,14 @@ class _Manager:
         return text
 
     def entry(self) -> dict[str, Any]:
-        if self._source is not None and self._source[1] == self._state():
-            return fast_copy(self._source[0])
+        fields: dict[str, Any] | None = None
+        if self._source is not None:
+            source, (_, _, had) = self._source
+            if self._source[1] == self._state():
+                return fast_copy(source)
+            if isinstance(source.get("fieldsV1"), Mapping):
+                # Canonical: move its tree by the paths that changed rather than encode every path again.
+                fields = patch_fields(source["fieldsV1"], self.fields - had, had - self.fields)
         out: dict[str, Any] = {
             "manager": self.manager,
             "operation": self.operation,
@@ -189,7 +196,7 @@ class _Manager:
         if self.time is not None:
             out["time"] = self.time
         out["fieldsType"] = "FieldsV1"
-        out["fieldsV1"] = encode_fields(self.fields)
+        out["fieldsV1"] = fields if fields is not None else encode_fields(self.fields)
         if self.subresource:
             out["subresource"] = self.subresource
         return out

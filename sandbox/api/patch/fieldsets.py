@@ -20,7 +20,10 @@ fields are not themselves ownable: owning ``.spec.replicas`` does not own
 ``.spec``. :func:`compare` diffs two such maps into added, modified and
 removed paths, which is all :mod:`sandbox.api.patch.apply` needs to decide
 ownership, conflicts and pruning. :func:`encode_fields` and
-:func:`decode_fields` convert a set of paths to and from ``fieldsV1``;
+:func:`decode_fields` convert a set of paths to and from ``fieldsV1``, and
+:func:`patch_fields` moves an encoded tree by a few paths without
+re-encoding the rest (a manager that owns a Workflow's whole status gains a
+node's fields per write);
 :func:`path_string` prints a path the way conflict messages do
 (``.spec.template.spec.containers[name="main"].image``).
 
@@ -36,6 +39,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sandbox.api.objects import fast_copy
 from sandbox.api.patch._schema import (
     ListKind,
     Schema,
@@ -55,6 +59,7 @@ __all__ = [
     "field_path",
     "field_values",
     "list_elements",
+    "patch_fields",
     "path_string",
     "strip_ignored",
 ]
@@ -197,6 +202,73 @@ def _sorted_tree(node: dict[str, Any]) -> dict[str, Any]:
     return {k: _sorted_tree(node[k]) for k in sorted(node, key=_sort_key)}
 
 
+def patch_fields(tree: Mapping[str, Any], added: Iterable[FieldPath], removed: Iterable[FieldPath]) -> dict[str, Any]:
+    """``encode_fields((decode_fields(tree) - removed) | added)``, computed from ``tree``.
+
+    ``tree`` must be as :func:`encode_fields` writes it (sorted, ``.`` exactly
+    on owned paths that have children), ``removed`` paths in it and
+    ``added`` ones not; ``tree`` itself is left as it was. The cost follows
+    the paths that move, not the size of the tree.
+    """
+    root = fast_copy(dict(tree))
+    for path in removed:
+        _remove_path(root, path)
+    for path in added:
+        _add_path(root, path)
+    return root
+
+
+def _insert_sorted(node: dict[str, Any], key: str, value: dict[str, Any]) -> None:
+    """Add ``key`` to ``node`` keeping :func:`encode_fields`' order."""
+    last = next(reversed(node), None)
+    node[key] = value
+    if last is not None and _sort_key(key) < _sort_key(last):
+        items = sorted(node.items(), key=lambda item: _sort_key(item[0]))
+        node.clear()
+        node.update(items)
+
+
+def _add_path(root: dict[str, Any], path: FieldPath) -> None:
+    node = root
+    last = len(path) - 1
+    for depth, element in enumerate(path):
+        child = node.get(element)
+        if child is None:
+            child = {}
+            _insert_sorted(node, element, child)
+        elif not child and depth < last:
+            # An owned leaf gains a descendant: still owned, now with children.
+            _insert_sorted(child, ".", {})
+        node = child
+    if node and "." not in node:
+        _insert_sorted(node, ".", {})
+
+
+def _remove_path(root: dict[str, Any], path: FieldPath) -> None:
+    trail: list[tuple[dict[str, Any], str]] = []
+    node = root
+    for element in path:
+        child = node.get(element)
+        if not isinstance(child, dict):
+            return
+        trail.append((node, element))
+        node = child
+    if any(key != "." for key in node):
+        node.pop(".", None)  # still there for its children, no longer owned
+        return
+    parent, element = trail.pop()
+    del parent[element]
+    while trail:
+        if not parent:  # an unowned node left without children goes too
+            parent, element = trail.pop()
+            del parent[element]
+        elif len(parent) == 1 and "." in parent:  # an owned node left without children: a leaf again
+            parent.clear()
+            return
+        else:
+            return
+
+
 def decode_fields(tree: Any) -> set[FieldPath]:
     """The paths of a ``fieldsV1`` tree (anything that is not a tree decodes to nothing)."""
     out: set[FieldPath] = set()
@@ -205,16 +277,20 @@ def decode_fields(tree: Any) -> set[FieldPath]:
     return out
 
 
+_PREFIXES = frozenset(("f:", "k:", "v:", "i:"))
+
+
 def _decode(node: Mapping[str, Any], path: FieldPath, out: set[FieldPath]) -> None:
     for element, child in node.items():
         if element == ".":
             if path:
                 out.add(path)
             continue
-        if not isinstance(element, str) or element[:2] not in ("f:", "k:", "v:", "i:"):
+        if not isinstance(element, str) or element[:2] not in _PREFIXES:
             continue
         here = (*path, element)
-        if isinstance(child, Mapping) and child:
+        # dict first: the ABC check costs more than the rest of the walk.
+        if child and isinstance(child, (dict, Mapping)):
             _decode(child, here, out)
         else:
             out.add(here)
