@@ -39,10 +39,10 @@ from typing import Any
 
 from sandbox.api.errors import AlreadyExists, ApiError, NotFound
 from sandbox.api.objects import deep_copy
-from sandbox.components.metadata import MetadataStore
+from sandbox.components.metadata import MetadataStore, kfp
 from sandbox.components.pipelines.graph import PipelineGraph, PipelineSpecInvalid
 from sandbox.components.pipelines.storage import ArtifactStore
-from sandbox.components.pipelines.workflow.build import pipeline_spec_text
+from sandbox.components.pipelines.workflow.build import RUN_ID_LABEL, pipeline_spec_text
 from sandbox.components.pipelines.workflow.engine import NODE_LABEL, Engine, waiting_message
 from sandbox.components.pipelines.workflow.lineage import MetadataRecorder
 from sandbox.runtime import (
@@ -77,6 +77,8 @@ class WorkflowReconciler:
         self.written: dict[tuple[str, str], str] = {}
         #: (namespace, name) of task pods created and not yet seen by the pod informer.
         self.expected_pods: set[tuple[str, str]] = set()
+        #: ML Metadata contexts of the runs in progress, by (pipeline, run id).
+        self._run_contexts: dict[tuple[str, str], kfp.RunContexts] = {}
         self.pods = manager.informer("v1", "Pod")
         with contextlib.suppress(ValueError):  # another reconciler of this manager added it
             self.pods.add_indexer(_POD_INDEX, _workflow_of)
@@ -106,6 +108,9 @@ class WorkflowReconciler:
             uid = workflow["metadata"].get("uid", "")
             self._graphs = {k: v for k, v in self._graphs.items() if k[0] != uid}
             self.written.pop((request.namespace, request.name), None)
+            meta = workflow["metadata"]
+            run_id = (meta.get("labels") or {}).get(RUN_ID_LABEL) or uid or meta["name"]
+            self._run_contexts = {k: v for k, v in self._run_contexts.items() if k[1] != run_id}
             return None
         try:
             graph, spec = self._graph(workflow)
@@ -126,7 +131,7 @@ class WorkflowReconciler:
         engine.recorder = MetadataRecorder(
             self.metadata, pipeline_name=graph.name, run_id=engine.run_id, namespace=engine.namespace,
             resource_name=meta["name"], pipeline_root=engine.pipeline_root,
-            artifact_exists=self._artifact_exists)
+            artifact_exists=self._artifact_exists, opened=self._run_contexts)
         actions = engine.step()
         for pod in actions.create:
             key = (request.namespace, pod["metadata"]["name"])

@@ -36,7 +36,10 @@ class MetadataRecorder:
     """Records one run's tasks in ML Metadata (see the module docstring)."""
 
     def __init__(self, store: MetadataStore, *, pipeline_name: str, run_id: str, namespace: str,
-                 resource_name: str, pipeline_root: str, artifact_exists: Callable[[str], bool]) -> None:
+                 resource_name: str, pipeline_root: str, artifact_exists: Callable[[str], bool],
+                 opened: dict[tuple[str, str], kfp.RunContexts] | None = None) -> None:
+        """``opened``: run contexts already opened, by (pipeline, run id), shared between the
+        recorders of one run's steps so that each step does not look them up again."""
         self.store = store
         self.pipeline_name = pipeline_name
         self.run_id = run_id
@@ -44,15 +47,16 @@ class MetadataRecorder:
         self.resource_name = resource_name
         self.pipeline_root = pipeline_root
         self.artifact_exists = artifact_exists
-        self._run: kfp.RunContexts | None = None
+        self._opened = opened if opened is not None else {}
 
     @property
     def run(self) -> kfp.RunContexts:
-        if self._run is None:
-            self._run = kfp.open_run(self.store, pipeline_name=self.pipeline_name, run_id=self.run_id,
-                                     namespace=self.namespace, resource_name=self.resource_name,
-                                     pipeline_root=self.pipeline_root)
-        return self._run
+        key = (self.pipeline_name, self.run_id)
+        if key not in self._opened:
+            self._opened[key] = kfp.open_run(
+                self.store, pipeline_name=self.pipeline_name, run_id=self.run_id, namespace=self.namespace,
+                resource_name=self.resource_name, pipeline_root=self.pipeline_root)
+        return self._opened[key]
 
     def lookup(self, fingerprint: str) -> CachedTask | None:
         hit = kfp.find_cached_execution(self.store, fingerprint, namespace=self.namespace,
