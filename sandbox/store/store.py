@@ -408,7 +408,15 @@ class Store:
             rv = meta.get("resourceVersion")
             if rv and rv != old["metadata"]["resourceVersion"]:
                 raise Conflict.modified(rt.plural, name, group=rt.group)
-            return self._update(rt, old, deep_copy(dict(obj)), subresource=subresource,
+            if subresource == "status":
+                # Only the status and the metadata (preconditions) of the body are read: copy those.
+                body = {k: v for k, v in obj.items() if k not in ("metadata", "status")}
+                body["metadata"] = deep_copy(dict(meta))
+                if "status" in obj:
+                    body["status"] = deep_copy(obj["status"])
+            else:
+                body = deep_copy(dict(obj))
+            return self._update(rt, old, body, subresource=subresource,
                                 dry_run=dry_run, field_manager=field_manager)
 
     def patch(

@@ -74,7 +74,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.api.errors import BadRequest, Conflict
-from sandbox.api.objects import deep_copy, fast_copy
+from sandbox.api.objects import deep_copy
 from sandbox.api.patch._schema import Schema, field_schema, items_schema, list_kind, map_is_atomic
 from sandbox.api.patch._values import json_equal
 from sandbox.api.patch.fieldsets import (
@@ -184,7 +184,9 @@ class _Manager:
         if self._source is not None:
             source, (_, _, had) = self._source
             if self._source[1] == self._state():
-                return fast_copy(source)
+                # Shared, not copied: the entry belongs to an object the store keeps (or to the
+                # caller's own copy), and stored objects are never changed in place.
+                return dict(source)
             if isinstance(source.get("fieldsV1"), Mapping):
                 # Canonical: move its tree by the paths that changed rather than encode every path again.
                 fields = patch_fields(source["fieldsV1"], self.fields - had, had - self.fields)
