@@ -70,7 +70,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sandbox.api.errors import BadRequest, Conflict
@@ -146,13 +146,6 @@ class _Manager:
     subresource: str
     time: str | None
     fields: set[FieldPath]
-    #: The entry this manager was decoded from and what it said, to hand the
-    #: entry back unchanged (re-encoding every manager on every write costs
-    #: more than the write's own bookkeeping).
-    _source: tuple[Mapping[str, Any], tuple[Any, ...]] | None = field(default=None, repr=False, compare=False)
-
-    def _state(self) -> tuple[Any, ...]:
-        return (self.api_version, self.time, self.fields)
 
     @property
     def identity(self) -> tuple[str, str, str, str]:
@@ -179,17 +172,8 @@ class _Manager:
             text += f" using {self.api_version}"
         return text
 
-    def entry(self) -> dict[str, Any]:
-        fields: dict[str, Any] | None = None
-        if self._source is not None:
-            source, (_, _, had) = self._source
-            if self._source[1] == self._state():
-                # Shared, not copied: the entry belongs to an object the store keeps (or to the
-                # caller's own copy), and stored objects are never changed in place.
-                return dict(source)
-            if isinstance(source.get("fieldsV1"), Mapping):
-                # Canonical: move its tree by the paths that changed rather than encode every path again.
-                fields = patch_fields(source["fieldsV1"], self.fields - had, had - self.fields)
+    def entry(self, fields_v1: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The ``managedFields`` entry (``fields_v1``: its tree, when already encoded)."""
         out: dict[str, Any] = {
             "manager": self.manager,
             "operation": self.operation,
@@ -198,15 +182,13 @@ class _Manager:
         if self.time is not None:
             out["time"] = self.time
         out["fieldsType"] = "FieldsV1"
-        out["fieldsV1"] = fields if fields is not None else encode_fields(self.fields)
+        out["fieldsV1"] = fields_v1 if fields_v1 is not None else encode_fields(self.fields)
         if self.subresource:
             out["subresource"] = self.subresource
         return out
 
 
-def _decode_managers(entries: Any, *, canonical: bool = False) -> dict[tuple[str, str, str, str], _Manager]:
-    """The managers of ``entries``; ``canonical`` ones (as the store wrote them) are handed back as they are
-    when nothing of theirs changes, the others always re-encoded (as the API server round-trips them)."""
+def _decode_managers(entries: Any) -> dict[tuple[str, str, str, str], _Manager]:
     managers: dict[tuple[str, str, str, str], _Manager] = {}
     if not isinstance(entries, list):
         return managers
@@ -227,10 +209,7 @@ def _decode_managers(entries: Any, *, canonical: bool = False) -> dict[tuple[str
         previous = managers.get(manager.identity)
         if previous is not None:
             previous.fields |= manager.fields
-            previous._source = None  # two entries of one manager become one
         else:
-            if canonical:
-                manager._source = (entry, (manager.api_version, manager.time, set(manager.fields)))
             managers[manager.identity] = manager
     return managers
 
@@ -238,11 +217,84 @@ def _decode_managers(entries: Any, *, canonical: bool = False) -> dict[tuple[str
 def _encode_managers(obj: dict[str, Any], managers: Iterable[_Manager]) -> None:
     entries = [m for m in managers if m.fields]
     entries.sort(key=lambda m: (m.operation, m.time or "", m.manager, m.api_version, m.subresource))
+    _set_managed_fields(obj, [m.entry() for m in entries])
+
+
+def _set_managed_fields(obj: dict[str, Any], entries: list[dict[str, Any]]) -> None:
     meta = obj.setdefault("metadata", {})
     if entries:
-        meta["managedFields"] = [m.entry() for m in entries]
+        meta["managedFields"] = entries
     else:
         meta.pop("managedFields", None)
+
+
+def _owns(tree: Mapping[str, Any], path: FieldPath) -> bool:
+    """Whether the canonical ``fieldsV1`` ``tree`` owns ``path`` (without decoding it)."""
+    node: Any = tree
+    for element in path:
+        node = node.get(element)
+        if not isinstance(node, dict):
+            return False
+    return not node or "." in node
+
+
+def _entry_sort_key(entry: Mapping[str, Any]) -> tuple[str, ...]:
+    return (entry["operation"], entry.get("time") or "", entry["manager"], entry["apiVersion"],
+            entry.get("subresource") or "")
+
+
+def _update_canonical(
+    entries: list[Any], me: _Manager, taken: set[FieldPath], removed: set[FieldPath]
+) -> list[dict[str, Any]] | None:
+    """What :func:`record_update` writes, computed on entries as the store wrote them.
+
+    The trees are walked for the paths that moved and patched
+    (:func:`patch_fields`), never decoded whole; an entry nothing happened
+    to is shared with the stored object it came from (stored objects are
+    never changed in place). None when the entries are not such (a manager
+    listed twice, an unknown shape): the caller then decodes them.
+    """
+    gone = taken | removed
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str, str]] = set()
+    mine: Mapping[str, Any] | None = None
+    for entry in entries:
+        if not (isinstance(entry, dict) and isinstance(entry.get("manager"), str)
+                and entry.get("operation") in ("Apply", "Update") and isinstance(entry.get("fieldsV1"), dict)
+                and isinstance(entry.get("apiVersion"), str)):
+            return None
+        identity = (entry["manager"], entry["operation"], "" if entry["operation"] == "Apply" else entry["apiVersion"],
+                    entry.get("subresource") or "")
+        if identity in seen:
+            return None
+        seen.add(identity)
+        if identity == me.identity:
+            mine = entry
+            continue
+        lost = {path for path in gone if _owns(entry["fieldsV1"], path)}
+        if not lost:
+            out.append(entry)
+            continue
+        tree = patch_fields(entry["fieldsV1"], (), lost)
+        if tree:
+            out.append({**entry, "fieldsV1": tree})
+    if mine is None:
+        if taken:
+            out.append(me.entry(encode_fields(taken)))
+    else:
+        tree = mine["fieldsV1"]
+        lost = {path for path in removed if _owns(tree, path)}
+        gained = {path for path in taken if not _owns(tree, path)}
+        if taken or lost:
+            tree = patch_fields(tree, gained, lost)
+        if taken:
+            mine = me.entry(tree)  # the time and apiVersion of this write
+        elif lost:
+            mine = {**mine, "fieldsV1": tree}
+        if tree:
+            out.append(dict(mine))
+    out.sort(key=_entry_sort_key)
+    return out
 
 
 def _managed_fields_of(obj: Mapping[str, Any] | None) -> Any:
@@ -326,13 +378,19 @@ def record_update(
     sent = (new.get("metadata") or {}).get("managedFields")
     stored = _managed_fields_of(old)
     source = sent if sent and subresource is None else stored
-    managers = _decode_managers(source, canonical=source is stored or source == stored)
     old_part, new_part = _without_equal_entries(_without_managed_fields(old), _without_managed_fields(new))
     before = _owned_values(old_part, schema, ignored)
     after = _owned_values(new_part, schema, ignored)
     added, modified, removed = compare(before, after)
     taken = added | modified
     me = _Manager(manager, operation, api_version, subresource or "", now, set())
+    if source is stored or source == stored:
+        # As the store wrote them (a client that sends back what it read counts): no decoding.
+        entries = _update_canonical(source or [], me, taken, removed)
+        if entries is not None:
+            _set_managed_fields(new, entries)
+            return
+    managers = _decode_managers(source)
     current = managers.get(me.identity)
     for other in managers.values():
         if other is not current:

@@ -21,6 +21,7 @@ Omitted (a task that never ran because an upstream failed).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 __all__ = ["DONE", "FAILED", "NodePhase", "node_id", "pod_name"]
@@ -33,7 +34,9 @@ DONE = frozenset({"Succeeded", "Skipped", "Failed", "Error", "Omitted"})
 FAILED = frozenset({"Failed", "Error"})
 
 
+@functools.lru_cache(maxsize=4096)
 def _fnv32a(text: str) -> int:
+    """FNV-1a, 32 bits (Argo's node and pod name hash); cached: a step asks for the same names again and again."""
     value = 0x811C9DC5
     for byte in text.encode():
         value ^= byte
