@@ -207,15 +207,18 @@ class ArtifactStore:
     # ------------------------------------------------------------------ one execution
 
     def prepare(self, outputs: TaskOutputs, *, artifacts: Iterable[str] = (),
-                parameters: Iterable[str] = ()) -> None:
+                parameters: Iterable[str] = (), create: bool = True) -> None:
         """Create the directories an execution writes into: the task root (the
         parent of every artifact path, as KFP's launcher does) and, when it has
-        output parameters, their directory. Names are checked on the way."""
+        output parameters, their directory. Names are checked on the way;
+        ``create=False`` only checks them (for an executor that makes its own)."""
         for name in artifacts:
             outputs.artifact_path(name)
         names = [outputs.parameter_path(name) for name in parameters]
         self._check(outputs.path)
-        outputs.path.mkdir(parents=True, exist_ok=True)
+        if not create:
+            return
+        os.makedirs(outputs.path, exist_ok=True)
         if names:
             (outputs.path / PARAMETERS_DIR).mkdir(exist_ok=True)
 

@@ -68,7 +68,7 @@ from sandbox.components.pipelines.workflow.build import (
 )
 from sandbox.components.pipelines.workflow.nodes import DONE, FAILED, new_node, node_id, pod_name
 from sandbox.components.pipelines.workflow.placeholders import PlaceholderError
-from sandbox.components.pipelines.workflow.pods import task_container
+from sandbox.components.pipelines.workflow.pods import KFP_COMMAND_ANNOTATION, task_container
 
 __all__ = ["Actions", "CachedTask", "Engine", "Recorder", "TaskRecord", "waiting_message"]
 
@@ -585,8 +585,6 @@ class Engine:
         assert executor is not None
         outputs = self._task_outputs(node["id"], task)
         component = self.graph.component(task.component_ref)
-        self.store.prepare(outputs, artifacts=component.outputs.artifacts,
-                           parameters=component.outputs.parameters)
         ei = self._executor_input(task, parameters, artifacts, outputs)
         context = {"pipeline_job_name": self.name, "pipeline_job_uuid": self.run_id,
                    "pipeline_task_name": task.name, "pipeline_task_uuid": node["id"],
@@ -599,6 +597,10 @@ class Engine:
         except PlaceholderError as err:
             self._end(node, "Error", str(err))
             return False
+        # The sandbox's executor makes its output directories itself, in the task's own process (as
+        # kfp's does); a container component's command expects them to exist, as KFP's launcher makes them.
+        self.store.prepare(outputs, artifacts=component.outputs.artifacts, parameters=component.outputs.parameters,
+                           create=KFP_COMMAND_ANNOTATION not in annotations)
         pod: dict[str, Any] = {
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {

@@ -81,6 +81,14 @@ def test_prepare_creates_the_directories_an_execution_writes_into(store):
         store.prepare(outputs, artifacts=["../escape"])
 
 
+def test_prepare_without_create_checks_the_names_and_leaves_the_directories_to_the_executor(store):
+    outputs = store.task_outputs("p", "r", "t", execution_id=2)
+    store.prepare(outputs, artifacts=["model"], parameters=["Output"], create=False)
+    assert not outputs.path.exists()
+    with pytest.raises(UnsafeURI):
+        store.prepare(outputs, artifacts=["../escape"], create=False)
+
+
 @pytest.mark.parametrize("value,kind,text", [
     ("hello world\n", "STRING", "hello world\n"),
     (42, "NUMBER_INTEGER", "42"),
