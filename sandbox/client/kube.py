@@ -474,6 +474,7 @@ class KubeClient(WaitMixin):
         field_selector: str | None = None,
         allow_bookmarks: bool = False,
         timeout_seconds: float | None = None,
+        shared_objects: bool = False,  # every event is decoded afresh: nothing is shared
     ) -> AsyncIterator[WatchEvent]:
         rt = await self._resource(api_version, kind)
         params: dict[str, str] = {"watch": "true"}

@@ -130,7 +130,10 @@ class MemoryClient(WaitMixin):
         field_selector: str | None = None,
         allow_bookmarks: bool = False,
         timeout_seconds: float | None = None,
+        shared_objects: bool = False,
     ) -> AsyncIterator[WatchEvent]:
+        """The store's watch; with ``shared_objects`` the events carry the store's own
+        objects (never changed in place) instead of a copy each."""
         watcher = self.store.watch(
             api_version, kind, namespace=namespace, resource_version=resource_version,
             label_selector=label_selector, field_selector=field_selector,
@@ -147,8 +150,11 @@ class MemoryClient(WaitMixin):
                     return
                 if item is not None:
                     type_, obj = item
-                    out = fast_copy(obj)
-                    out["apiVersion"] = rt.api_version
+                    if shared_objects and obj.get("apiVersion") == rt.api_version:
+                        out = obj
+                    else:
+                        out = fast_copy(obj)
+                        out["apiVersion"] = rt.api_version
                     yield WatchEvent(type_, out)  # type: ignore[arg-type]
                     continue
                 timers: list[float] = []

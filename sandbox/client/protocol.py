@@ -95,10 +95,16 @@ class Client(Protocol):
         field_selector: str | None = None,
         allow_bookmarks: bool = False,
         timeout_seconds: float | None = None,
+        shared_objects: bool = False,
     ) -> AsyncIterator[WatchEvent]:
         """Events after ``resource_version``; from ``None``/``"0"`` first a
         synthetic ADDED per current object. A version older than the server's
-        history raises ``Gone`` (410) so callers relist."""
+        history raises ``Gone`` (410) so callers relist.
+
+        ``shared_objects=True`` promises that the caller never changes the
+        events' objects (an informer's cache): a client may then hand out
+        objects it shares with others instead of a copy per event, as the
+        in-memory client does."""
         ...
 
     async def create(

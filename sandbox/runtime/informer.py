@@ -319,6 +319,7 @@ class SharedInformer:
             field_selector=self.field_selector,
             resource_version=self._last_rv or None,
             allow_bookmarks=True,
+            shared_objects=True,  # the cache is read-only: no copy per event
         )
         seen = 0
         try:

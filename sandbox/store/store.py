@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import marshal
 import random
 import threading
 import uuid
@@ -72,6 +73,16 @@ _FOREGROUND = "foregroundDeletion"
 _ORPHAN = "orphan"
 _CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 
+#: Verify that no committed object is changed in place (the test suite turns
+#: this on). Readers get copies, but watch events and informer caches share
+#: the store's objects, and the history replays them: an object must stay as
+#: it was committed. When on, each commit fingerprints the new object and
+#: checks the one it replaces, raising ``AssertionError`` if it changed (and
+#: noting it in :data:`IMMUTABILITY_VIOLATIONS`, which a caller that catches
+#: every error — a controller's worker — cannot hide).
+CHECK_IMMUTABLE = False
+IMMUTABILITY_VIOLATIONS: list[str] = []
+
 # Fields a client cannot set through ordinary writes.
 _SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                 "generation", "resourceVersion")
@@ -102,6 +113,7 @@ class Store:
         self._objects: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
         self._history: deque[Change] = deque(maxlen=max(1, history))
         self._watchers: dict[str, set[Watcher]] = {}
+        self._fingerprints: dict[int, bytes] = {}
         self._listeners: list[Callable[[Change], None]] = []
         self._rng = random.Random()
 
@@ -151,6 +163,8 @@ class Store:
         """Assign the next resourceVersion, persist, store and notify. Lock held."""
         rv = self._rv + 1
         obj["metadata"]["resourceVersion"] = str(rv)
+        if CHECK_IMMUTABLE:
+            self._check_unchanged(rt, old, obj if type_ != "DELETED" else None)
         namespace = obj["metadata"].get("namespace", "")
         name = obj["metadata"]["name"]
         if type_ == "DELETED":
@@ -169,6 +183,21 @@ class Store:
         for listener in self._listeners:
             listener(change)
         return obj
+
+    def _check_unchanged(self, rt: ResourceType, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> None:
+        """See :data:`CHECK_IMMUTABLE`."""
+        if old is not None:
+            before = self._fingerprints.pop(id(old), None)
+            if before is not None and _fingerprint(old) != before:
+                m = old.get("metadata") or {}
+                problem = (f"{rt.resource} {m.get('namespace', '')}/{m.get('name', '')}: the stored "
+                           f"version {m.get('resourceVersion')} was changed in place after its commit")
+                IMMUTABILITY_VIOLATIONS.append(problem)
+                raise AssertionError(problem)
+        if new is not None:
+            fingerprint = _fingerprint(new)
+            if fingerprint is not None:
+                self._fingerprints[id(new)] = fingerprint
 
     def add_listener(self, listener: Callable[[Change], None]) -> None:
         """Call ``listener`` synchronously on every committed change (under the lock)."""
@@ -314,7 +343,10 @@ class Store:
         namespace: str | None = None,
         dry_run: bool = False,
         field_manager: str | None = None,
+        managed_fields: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
+        """Create (POST). ``managed_fields``: the ownership to store instead of
+        recording ``field_manager``'s (server-side apply's create)."""
         rt = self._type(api_version, kind)
         if (rt.group, rt.kind) == ("", "Binding"):
             return self._bind(obj, namespace=namespace, dry_run=dry_run)
@@ -358,12 +390,15 @@ class Store:
                 self._accept_crd(new, now)
             if (rt.group, rt.kind) == ("", "Namespace"):
                 new.setdefault("status", {})["phase"] = "Active"
-            patches.record_update(
-                None, new, manager=field_manager or "unknown", now=now,
-                api_version=rt.api_version, operation="Update",
-                schema=self.admission.schema_for(rt),
-                ignore_paths=patches.ignored_paths(None, status_subresource=rt.has_status),
-            )
+            if managed_fields is not None:
+                meta["managedFields"] = managed_fields
+            else:
+                patches.record_update(
+                    None, new, manager=field_manager or "unknown", now=now,
+                    api_version=rt.api_version, operation="Update",
+                    schema=self.admission.schema_for(rt),
+                    ignore_paths=patches.ignored_paths(None, status_subresource=rt.has_status),
+                )
             if dry_run:
                 meta["resourceVersion"] = ""
                 return self._view(new, rt)
@@ -456,15 +491,10 @@ class Store:
                     applied.setdefault("metadata", {})["name"] = name
                     if rt.namespaced:
                         applied["metadata"]["namespace"] = ns
+                    # The Apply ownership, not an Update entry for the create.
                     managed = applied["metadata"].pop("managedFields", None)
-                    created = self.create(api_version, kind, applied, namespace=ns or None,
-                                          dry_run=dry_run, field_manager=field_manager)
-                    if managed is not None and not dry_run:
-                        # Keep the Apply ownership, not the Update entry create recorded.
-                        stored = self._bucket(rt)[(ns, name)]
-                        stored["metadata"]["managedFields"] = managed
-                        created["metadata"]["managedFields"] = deep_copy(managed)
-                    return created
+                    return self.create(api_version, kind, applied, namespace=ns or None, dry_run=dry_run,
+                                       field_manager=field_manager, managed_fields=managed)
                 new = patches.server_side_apply(
                     self._view(old, rt), dict(patch), manager=field_manager or "", force=force,
                     schema=schema, now=self._now(), api_version=rt.api_version,
@@ -877,6 +907,14 @@ class Store:
                 for watcher in list(watchers):
                     watcher.close()
             self._persistence.close()
+
+
+def _fingerprint(obj: Mapping[str, Any]) -> bytes | None:
+    try:
+        # Version 2: no back-references, whose use depends on reference counts, not on the value.
+        return marshal.dumps(obj, 2)
+    except ValueError:
+        return None
 
 
 def _strip_for_compare(obj: Mapping[str, Any], rt: ResourceType) -> dict[str, Any]:

@@ -45,6 +45,7 @@ that would leave the root through a symbolic link is refused — all with
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -168,12 +169,19 @@ class ArtifactStore:
     def path(self, uri: str) -> Path:
         """The local path of ``uri``; :class:`UnsafeURI` if it is not in the store."""
         path = uri_to_path(uri, self.root)
-        root = self.root.resolve()
-        resolved = path.resolve()
-        if resolved != root and root not in resolved.parents:
+        if not self._inside(path):
             raise UnsafeURI(f"artifact URI {uri!r} leads out of the store through a "
                             "symbolic link")
         return path
+
+    @functools.cached_property
+    def _real_root(self) -> str:
+        return os.path.realpath(self.root)
+
+    def _inside(self, path: Path) -> bool:
+        """Whether ``path``, symbolic links followed, is in the store (the store's own root is resolved once)."""
+        real = os.path.realpath(path)
+        return real == self._real_root or real.startswith(self._real_root.rstrip(os.sep) + os.sep)
 
     def uri(self, path: Path | str) -> str:
         """The URI of a local path in the store (the inverse of :meth:`path`)."""
@@ -270,9 +278,7 @@ class ArtifactStore:
         return data
 
     def _check(self, path: Path) -> None:
-        root = self.root.resolve()
-        resolved = path.resolve()
-        if resolved != root and root not in resolved.parents:
+        if not self._inside(path):
             raise UnsafeURI(f"{path} leads out of the store through a symbolic link")
 
     # ------------------------------------------------------------------ whole runs
