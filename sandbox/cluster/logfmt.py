@@ -62,34 +62,43 @@ class LogWriter:
         self._now = now
 
     def write(self, stream: str, text: str, *, partial: bool = False) -> None:
-        stamp = format_timestamp(self._now())
-        tag = "P" if partial else "F"
-        self._file.write(f"{stamp} {stream} {tag} {text}\n".encode(errors="replace"))
+        self._append(format_timestamp(self._now()), stream, text, partial=partial)
         self._file.flush()
 
+    def _append(self, stamp: str, stream: str, text: str, *, partial: bool = False) -> None:
+        tag = "P" if partial else "F"
+        self._file.write(f"{stamp} {stream} {tag} {text}\n".encode(errors="replace"))
+
     async def pump(self, reader: asyncio.StreamReader, stream: str) -> None:
-        """Copy a process stream into the log, a record per line, until EOF."""
+        """Copy a process stream into the log, a record per line, until EOF.
+
+        The lines of one read share its time and one flush: a process that
+        prints many lines at once costs one write, not one per line.
+        """
         pending = b""
         while True:
             chunk = await reader.read(65536)
             if not chunk:
                 break
+            stamp = format_timestamp(self._now())
             pending += chunk
             *lines, pending = pending.split(b"\n")
             for line in lines:
-                self._write_bytes(stream, line)
+                self._append_bytes(stamp, stream, line)
             while len(pending) > _MAX_LINE:
-                self.write(stream, pending[:_MAX_LINE].decode(errors="replace"), partial=True)
+                self._append(stamp, stream, pending[:_MAX_LINE].decode(errors="replace"), partial=True)
                 pending = pending[_MAX_LINE:]
+            self._file.flush()
         if pending:
-            self._write_bytes(stream, pending)
+            self._append_bytes(format_timestamp(self._now()), stream, pending)
+            self._file.flush()
 
-    def _write_bytes(self, stream: str, line: bytes) -> None:
+    def _append_bytes(self, stamp: str, stream: str, line: bytes) -> None:
         text = line.decode(errors="replace").rstrip("\r")
         while len(text) > _MAX_LINE:
-            self.write(stream, text[:_MAX_LINE], partial=True)
+            self._append(stamp, stream, text[:_MAX_LINE], partial=True)
             text = text[_MAX_LINE:]
-        self.write(stream, text)
+        self._append(stamp, stream, text)
 
     def close(self) -> None:
         self._file.close()

@@ -27,7 +27,7 @@ __all__ = ["execute", "main", "parse_args"]
 logger = logging.getLogger("sandbox.pipelines.executor")
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sandbox.components.pipelines.executor",
                                      description="kf-sandbox component executor (kfp.dsl.executor_main).")
     parser.add_argument("--component_source", type=str, help="The component module's source text.")
@@ -37,9 +37,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--executor_input", type=str, required=True, help="JSON-serialized ExecutorInput.")
     parser.add_argument("--packages_to_install", action="append", default=[],
                         help="A package the component needs (must already be installed; repeatable).")
-    args, _ = parser.parse_known_args(argv)
+    return parser
+
+
+#: Built once, at import: task pods fork from a zygote that imported this module, and building a parser
+#: costs a millisecond in each (argparse translates every help text through gettext, which searches the
+#: filesystem for message catalogs each time).
+_PARSER = _parser()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    args, _ = _PARSER.parse_known_args(argv)
     if (args.component_source is None) == (args.component_module_path is None):
-        parser.error("give exactly one of --component_source and --component_module_path")
+        _PARSER.error("give exactly one of --component_source and --component_module_path")
     return args
 
 
