@@ -68,6 +68,7 @@ import importlib.metadata
 import io
 import itertools
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -326,7 +327,19 @@ def import_kfp_local() -> types.ModuleType:
 def kfp_local(pipeline_root: str) -> Iterator[None]:
     local = import_kfp_local()
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=pipeline_root)
-    yield
+    # kfp's launcher writes each task's module into `mktemp -d` and leaves it there: keep those
+    # directories in the benchmark's own folder, which is removed afterwards.
+    scratch = Path(pipeline_root).parent / "kfp-local-tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    previous = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(scratch)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = previous
 
 
 def kfp_local_run(pipeline: Any) -> Run:

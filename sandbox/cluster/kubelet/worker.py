@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.api.errors import ApiError, Conflict, NotFound
-from sandbox.api.objects import fast_copy, is_being_deleted
+from sandbox.api.objects import is_being_deleted
 from sandbox.api.quantity import to_bytes
 from sandbox.clock import format_time
 from sandbox.cluster.images.catalog import ImageEntry
@@ -118,7 +118,8 @@ class PodWorker:
 
     def __init__(self, node: NodeContext, pod: Mapping[str, Any]) -> None:
         self.node = node
-        self.pod: dict[str, Any] = fast_copy(pod)
+        # The informer's object, shared with the store: read, never changed (a status write builds a new body).
+        self.pod: dict[str, Any] = pod  # type: ignore[assignment]
         metadata = self.pod["metadata"]
         self.uid: str = metadata["uid"]
         self.name: str = metadata["name"]
@@ -158,7 +159,7 @@ class PodWorker:
 
     def update(self, pod: Mapping[str, Any]) -> None:
         """A newer version of the pod (from the informer)."""
-        self.pod = fast_copy(pod)
+        self.pod = pod  # type: ignore[assignment]
         for run in list(self.runs.values()):
             image = self._image_of(run.name)
             if image is not None and image != run.image and not run.replace:

@@ -38,8 +38,9 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.api.errors import AlreadyExists, ApiError, NotFound
-from sandbox.api.objects import deep_copy
+from sandbox.api.objects import fast_copy
 from sandbox.components.metadata import MetadataStore, kfp
+from sandbox.components.metadata.model import Execution
 from sandbox.components.pipelines.graph import PipelineGraph, PipelineSpecInvalid
 from sandbox.components.pipelines.storage import ArtifactStore
 from sandbox.components.pipelines.workflow.build import RUN_ID_LABEL, pipeline_spec_text
@@ -79,6 +80,8 @@ class WorkflowReconciler:
         self.expected_pods: set[tuple[str, str]] = set()
         #: ML Metadata contexts of the runs in progress, by (pipeline, run id).
         self._run_contexts: dict[tuple[str, str], kfp.RunContexts] = {}
+        #: ML Metadata executions of the tasks running, by run id and execution id.
+        self._executions: dict[str, dict[int, Execution]] = {}
         self.pods = manager.informer("v1", "Pod")
         with contextlib.suppress(ValueError):  # another reconciler of this manager added it
             self.pods.add_indexer(_POD_INDEX, _workflow_of)
@@ -111,6 +114,7 @@ class WorkflowReconciler:
             meta = workflow["metadata"]
             run_id = (meta.get("labels") or {}).get(RUN_ID_LABEL) or uid or meta["name"]
             self._run_contexts = {k: v for k, v in self._run_contexts.items() if k[1] != run_id}
+            self._executions.pop(run_id, None)
             return None
         try:
             graph, spec = self._graph(workflow)
@@ -123,7 +127,7 @@ class WorkflowReconciler:
                 f"from a pipeline (a 'pipeline-spec' argument), not other Argo templates ({err})"))
             return None
         pods = self.pods.by_index(_POD_INDEX, f"{request.namespace}/{request.name}", copy=False)
-        before = deep_copy({"status": workflow.get("status") or {}, "labels": workflow["metadata"].get("labels")})
+        before = fast_copy({"status": workflow.get("status") or {}, "labels": workflow["metadata"].get("labels")})
         meta = workflow["metadata"]
         engine = Engine(workflow, graph, spec=spec, pods={p["metadata"]["name"]: p for p in pods},
                         store=self.artifacts, now=self.clock.now(),
@@ -131,7 +135,8 @@ class WorkflowReconciler:
         engine.recorder = MetadataRecorder(
             self.metadata, pipeline_name=graph.name, run_id=engine.run_id, namespace=engine.namespace,
             resource_name=meta["name"], pipeline_root=engine.pipeline_root,
-            artifact_exists=self._artifact_exists, opened=self._run_contexts)
+            artifact_exists=self._artifact_exists, opened=self._run_contexts,
+            running=self._executions.setdefault(engine.run_id, {}))
         actions = engine.step()
         for pod in actions.create:
             key = (request.namespace, pod["metadata"]["name"])

@@ -37,9 +37,11 @@ class MetadataRecorder:
 
     def __init__(self, store: MetadataStore, *, pipeline_name: str, run_id: str, namespace: str,
                  resource_name: str, pipeline_root: str, artifact_exists: Callable[[str], bool],
-                 opened: dict[tuple[str, str], kfp.RunContexts] | None = None) -> None:
-        """``opened``: run contexts already opened, by (pipeline, run id), shared between the
-        recorders of one run's steps so that each step does not look them up again."""
+                 opened: dict[tuple[str, str], kfp.RunContexts] | None = None,
+                 running: dict[int, Execution] | None = None) -> None:
+        """``opened``: run contexts already opened, by (pipeline, run id); ``running``: the
+        executions started and not yet finished, by id. Both are shared between the recorders
+        of a run's steps (one per reconcile) so that a step does not read them back."""
         self.store = store
         self.pipeline_name = pipeline_name
         self.run_id = run_id
@@ -48,6 +50,7 @@ class MetadataRecorder:
         self.pipeline_root = pipeline_root
         self.artifact_exists = artifact_exists
         self._opened = opened if opened is not None else {}
+        self._running = running if running is not None else {}
 
     @property
     def run(self) -> kfp.RunContexts:
@@ -93,7 +96,10 @@ class MetadataRecorder:
             cache_fingerprint=task.fingerprint, state=state)
 
     def started(self, task: TaskRecord) -> int | None:
-        return self._start(task, ExecutionState.RUNNING).id
+        execution = self._start(task, ExecutionState.RUNNING)
+        if execution.id is not None:
+            self._running[execution.id] = execution
+        return execution.id
 
     def cached(self, task: TaskRecord, hit: CachedTask) -> int | None:
         execution = self._start(task, ExecutionState.RUNNING)
@@ -104,7 +110,8 @@ class MetadataRecorder:
                  artifacts: Mapping[str, list[dict[str, Any]]]) -> None:
         if execution is None:
             return
-        found = self.store.get_executions(ids=[int(execution)])
+        known = self._running.pop(int(execution), None)
+        found = [known] if known is not None else self.store.get_executions(ids=[int(execution)])
         if not found:
             return
         outputs = {name: kfp.output_artifact(name, uri=str(entries[0]["uri"]),
