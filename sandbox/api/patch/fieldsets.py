@@ -39,7 +39,6 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sandbox.api.objects import fast_copy
 from sandbox.api.patch._schema import (
     ListKind,
     Schema,
@@ -207,15 +206,80 @@ def patch_fields(tree: Mapping[str, Any], added: Iterable[FieldPath], removed: I
 
     ``tree`` must be as :func:`encode_fields` writes it (sorted, ``.`` exactly
     on owned paths that have children), ``removed`` paths in it and
-    ``added`` ones not; ``tree`` itself is left as it was. The cost follows
-    the paths that move, not the size of the tree.
+    ``added`` ones not. ``tree`` is left as it was; the result copies only
+    the nodes along the paths that move and shares the rest with it, so
+    the cost follows those paths, not the size of the tree.
     """
-    root = fast_copy(dict(tree))
+    patcher = _Patcher(tree)
     for path in removed:
-        _remove_path(root, path)
-    for path in added:
-        _add_path(root, path)
-    return root
+        patcher.remove(path)
+    # In encoding order, so that each new key lands last in its node (no re-sorting).
+    for path in sorted(added, key=lambda path: [_sort_key(element) for element in path]):
+        patcher.add(path)
+    return patcher.root
+
+
+class _Patcher:
+    """Copy-on-write edits of a fieldsV1 tree: a node is copied the first time a path goes through it."""
+
+    def __init__(self, tree: Mapping[str, Any]) -> None:
+        self.root: dict[str, Any] = dict(tree)
+        self._own: set[int] = {id(self.root)}
+
+    def _child(self, node: dict[str, Any], element: str) -> dict[str, Any] | None:
+        """``node[element]``, made this patch's own copy (None if absent or not a node)."""
+        child = node.get(element)
+        if not isinstance(child, dict):
+            return None
+        if id(child) not in self._own:
+            child = dict(child)
+            node[element] = child
+            self._own.add(id(child))
+        return child
+
+    def _new(self, node: dict[str, Any], element: str) -> dict[str, Any]:
+        child: dict[str, Any] = {}
+        self._own.add(id(child))
+        _insert_sorted(node, element, child)
+        return child
+
+    def add(self, path: FieldPath) -> None:
+        node = self.root
+        last = len(path) - 1
+        for depth, element in enumerate(path):
+            child = self._child(node, element)
+            if child is None:
+                child = self._new(node, element)
+            elif not child and depth < last:
+                # An owned leaf gains a descendant: still owned, now with children.
+                self._new(child, ".")
+            node = child
+        if node and "." not in node:
+            self._new(node, ".")
+
+    def remove(self, path: FieldPath) -> None:
+        trail: list[tuple[dict[str, Any], str]] = []
+        node = self.root
+        for element in path:
+            child = self._child(node, element)
+            if child is None:
+                return
+            trail.append((node, element))
+            node = child
+        if any(key != "." for key in node):
+            node.pop(".", None)  # still there for its children, no longer owned
+            return
+        parent, element = trail.pop()
+        del parent[element]
+        while trail:
+            if not parent:  # an unowned node left without children goes too
+                parent, element = trail.pop()
+                del parent[element]
+            elif len(parent) == 1 and "." in parent:  # an owned node left without children: a leaf again
+                parent.clear()
+                return
+            else:
+                return
 
 
 def _insert_sorted(node: dict[str, Any], key: str, value: dict[str, Any]) -> None:
@@ -226,47 +290,6 @@ def _insert_sorted(node: dict[str, Any], key: str, value: dict[str, Any]) -> Non
         items = sorted(node.items(), key=lambda item: _sort_key(item[0]))
         node.clear()
         node.update(items)
-
-
-def _add_path(root: dict[str, Any], path: FieldPath) -> None:
-    node = root
-    last = len(path) - 1
-    for depth, element in enumerate(path):
-        child = node.get(element)
-        if child is None:
-            child = {}
-            _insert_sorted(node, element, child)
-        elif not child and depth < last:
-            # An owned leaf gains a descendant: still owned, now with children.
-            _insert_sorted(child, ".", {})
-        node = child
-    if node and "." not in node:
-        _insert_sorted(node, ".", {})
-
-
-def _remove_path(root: dict[str, Any], path: FieldPath) -> None:
-    trail: list[tuple[dict[str, Any], str]] = []
-    node = root
-    for element in path:
-        child = node.get(element)
-        if not isinstance(child, dict):
-            return
-        trail.append((node, element))
-        node = child
-    if any(key != "." for key in node):
-        node.pop(".", None)  # still there for its children, no longer owned
-        return
-    parent, element = trail.pop()
-    del parent[element]
-    while trail:
-        if not parent:  # an unowned node left without children goes too
-            parent, element = trail.pop()
-            del parent[element]
-        elif len(parent) == 1 and "." in parent:  # an owned node left without children: a leaf again
-            parent.clear()
-            return
-        else:
-            return
 
 
 def decode_fields(tree: Any) -> set[FieldPath]:
