@@ -3,8 +3,9 @@
 A controller-runtime-style reconciler (``Workflow`` primary, owned Pods
 enqueue their Workflow): each reconcile reads the Workflow and its pods,
 hands them to the :class:`~.engine.Engine`, then does what the step decided
-— creates pods, deletes pods (terminate), writes ``status`` and the
-``workflows.argoproj.io/completed`` label, records Events, and requeues when
+— deletes pods (terminate), writes ``status`` and the
+``workflows.argoproj.io/completed`` label, records Events, creates the new
+pods last (so that nothing of the step delays their start), and requeues when
 a retry's backoff ends. Executions and artifacts go to ML Metadata
 (:mod:`.lineage`), which also answers the cache.
 
@@ -138,6 +139,20 @@ class WorkflowReconciler:
             artifact_exists=self._artifact_exists, opened=self._run_contexts,
             running=self._executions.setdefault(engine.run_id, {}))
         actions = engine.step()
+        for name in actions.delete:
+            try:
+                await self.client.delete("v1", "Pod", name, namespace=request.namespace, grace_period_seconds=0)
+            except NotFound:
+                pass
+        # The status first, the new pods last: nothing of this step is left to do once they exist, so the
+        # scheduler and the kubelet take them at once. (A pod whose create fails is created on the next step:
+        # its node is open and has no pod.)
+        patch = _status_patch(before, workflow)
+        if patch:
+            written = await self.client.patch(*WORKFLOW, request.name, patch, namespace=request.namespace)
+            self.written[(request.namespace, request.name)] = written["metadata"]["resourceVersion"]
+        for kind, reason, message in actions.events:
+            await self.events.event(workflow, type=kind, reason=reason, message=message)  # type: ignore[arg-type]
         for pod in actions.create:
             key = (request.namespace, pod["metadata"]["name"])
             self.expected_pods.add(key)
@@ -148,17 +163,6 @@ class WorkflowReconciler:
             except BaseException:
                 self.expected_pods.discard(key)
                 raise
-        for name in actions.delete:
-            try:
-                await self.client.delete("v1", "Pod", name, namespace=request.namespace, grace_period_seconds=0)
-            except NotFound:
-                pass
-        patch = _status_patch(before, workflow)
-        if patch:
-            written = await self.client.patch(*WORKFLOW, request.name, patch, namespace=request.namespace)
-            self.written[(request.namespace, request.name)] = written["metadata"]["resourceVersion"]
-        for kind, reason, message in actions.events:
-            await self.events.event(workflow, type=kind, reason=reason, message=message)  # type: ignore[arg-type]
         if actions.requeue_after is not None:
             return Result(requeue_after=actions.requeue_after)
         return None
