@@ -220,7 +220,9 @@ class PodWorker:
         if (self.pod.get("status") or {}).get("phase") in _TERMINAL:
             return  # finished before this kubelet saw it: nothing runs again
         await self._assign_ip()
-        await self.publish()
+        # Like the kubelet's status manager, the first status (the IP, containers being created) is
+        # written beside the pod's start, not before it: a container quick to start may skip it.
+        self._side(self.publish())
         await self._prepare_pod()
         if await self._run_init_containers():
             await self._run_containers()
@@ -404,9 +406,10 @@ class PodWorker:
             outcome = self.node.puller.pull(self.uid, image)
             if not isinstance(outcome, PullFailure):
                 record.image_id = image_id(image)
-                await self._event(
+                # Recorded beside the start, in order: events run first come, first served.
+                self._side(self._event(
                     "Normal", "Pulled", f'Container image "{image}" already present on machine'
-                )
+                ))
                 return outcome
             await self._pull_failed(record, image, outcome)
             await self.node.clock.sleep(outcome.delay)
