@@ -89,7 +89,7 @@ from sandbox.components.pipelines.workflow.build import workflow_for_run
 CHAIN = 10
 FAN_IN = 8
 HOLD = 0.2
-REPEATS = 3
+REPEATS = 5
 TARGET_OVERHEAD = 0.015
 BASE_IMAGE = "python:3.11"
 EMPTY = '{"sum": 0, "trace": []}'

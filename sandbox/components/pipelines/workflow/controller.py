@@ -16,8 +16,9 @@ sandbox implements KFP's use of Argo, not Argo's template language.
 
 Per-task cost matters (a pipeline's tasks are often milliseconds long), so a
 reconcile does little besides the engine's step: the parsed pipeline is
-cached per Workflow (uid and the IR's text: the Workflow's generation moves
-with every status write, Argo's Workflow having no status subresource); the
+cached by its IR text (runs of one pipeline share it; the Workflow's
+generation cannot key it, moving with every status write as Argo's Workflow
+has no status subresource); the
 run's pods come from the shared pod informer's cache through an index on the
 ``workflows.argoproj.io/workflow`` label, not from a list call; and the
 status write is a merge patch of only the nodes that changed. Events that
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,8 @@ from sandbox.runtime import (
 __all__ = ["WORKFLOW", "WorkflowReconciler", "controller"]
 
 WORKFLOW = ("argoproj.io/v1alpha1", "Workflow")
+#: How many parsed pipelines the controller keeps (graph and IR are only read, never changed).
+_PARSED_PIPELINES = 32
 log = get_logger(__name__)
 
 
@@ -74,7 +78,8 @@ class WorkflowReconciler:
         self.artifacts = artifacts
         self.metadata_path = metadata_path
         self._metadata: MetadataStore | None = None
-        self._graphs: dict[tuple[str, int], tuple[PipelineGraph, dict[str, Any]]] = {}
+        #: Parsed pipelines by their IR text, the most recently used last (runs of one pipeline share one).
+        self._graphs: OrderedDict[str, tuple[PipelineGraph, dict[str, Any]]] = OrderedDict()
         #: (namespace, name) → the resourceVersion this controller's last status patch produced.
         self.written: dict[tuple[str, str], str] = {}
         #: (namespace, name) of task pods created and not yet seen by the pod informer.
@@ -96,11 +101,15 @@ class WorkflowReconciler:
 
     def _graph(self, workflow: Mapping[str, Any]) -> tuple[PipelineGraph, dict[str, Any]]:
         text = pipeline_spec_text(workflow)
-        key = (str(workflow["metadata"].get("uid", "")), hash(text))
-        if key not in self._graphs:
+        found = self._graphs.get(text)
+        if found is None:
             spec = json.loads(text)
-            self._graphs[key] = (PipelineGraph.from_ir(spec), spec)
-        return self._graphs[key]
+            found = self._graphs[text] = (PipelineGraph.from_ir(spec), spec)
+            while len(self._graphs) > _PARSED_PIPELINES:
+                self._graphs.popitem(last=False)
+        else:
+            self._graphs.move_to_end(text)
+        return found
 
     async def reconcile(self, request: Request) -> Result | None:
         try:
@@ -110,7 +119,6 @@ class WorkflowReconciler:
         phase = (workflow.get("status") or {}).get("phase")
         if phase in ("Succeeded", "Failed", "Error"):
             uid = workflow["metadata"].get("uid", "")
-            self._graphs = {k: v for k, v in self._graphs.items() if k[0] != uid}
             self.written.pop((request.namespace, request.name), None)
             meta = workflow["metadata"]
             run_id = (meta.get("labels") or {}).get(RUN_ID_LABEL) or uid or meta["name"]
