@@ -145,6 +145,7 @@ class MetadataStore:
         if self._path != MEMORY:
             Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._batching = False
         self._conn: sqlite3.Connection | None = sqlite3.connect(
             self._path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
@@ -202,19 +203,55 @@ class MetadataStore:
         return self._conn
 
     @contextmanager
-    def _write(self) -> Iterator[_Tx]:
+    def batch(self) -> Iterator[None]:
+        """Every write inside as one transaction (one commit): all of them or none.
+
+        Each write keeps its own all-or-nothing within the batch (a savepoint),
+        so a write that fails — an ``AlreadyExists`` a caller expects — undoes
+        only itself. Reads inside see the batch's writes. Nested batches join
+        the outer one. Other threads wait for the batch to end.
+        """
         with self._lock:
+            if self._batching:
+                yield
+                return
             conn = self._connection()
             try:
                 conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise self._translate(exc) from exc
+            self._batching = True
+            try:
+                yield
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.OperationalError as exc:
+                    raise self._translate(exc) from exc
+            finally:
+                self._batching = False
+
+    @contextmanager
+    def _write(self) -> Iterator[_Tx]:
+        with self._lock:
+            conn = self._connection()
+            begin, commit, undo = (("SAVEPOINT write", "RELEASE write", ("ROLLBACK TO write", "RELEASE write"))
+                                   if self._batching else ("BEGIN IMMEDIATE", "COMMIT", ("ROLLBACK",)))
+            try:
+                conn.execute(begin)
                 tx = _Tx(conn)
                 try:
                     yield tx
                 except BaseException:
                     if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                        for statement in undo:
+                            conn.execute(statement)
                     raise
-                conn.execute("COMMIT")
+                conn.execute(commit)
             except sqlite3.OperationalError as exc:
                 raise self._translate(exc) from exc
             except sqlite3.IntegrityError as exc:
@@ -226,6 +263,12 @@ class MetadataStore:
     def _read(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self._connection()
+            if self._batching:  # already one snapshot: the batch's transaction
+                try:
+                    yield conn
+                except sqlite3.OperationalError as exc:
+                    raise self._translate(exc) from exc
+                return
             try:
                 conn.execute("BEGIN")  # one snapshot for the multi-statement read
                 try:

@@ -146,7 +146,14 @@ class WorkflowReconciler:
             resource_name=meta["name"], pipeline_root=engine.pipeline_root,
             artifact_exists=self._artifact_exists, opened=self._run_contexts,
             running=self._executions.setdefault(engine.run_id, {}))
-        actions = engine.step()
+        try:
+            with self.metadata.batch():  # a step's executions and artifacts: one commit, all or nothing
+                actions = engine.step()
+        except BaseException:
+            # Rolled back: what the caches learnt during the step may not exist.
+            self._run_contexts.clear()
+            self._executions.clear()
+            raise
         for name in actions.delete:
             try:
                 await self.client.delete("v1", "Pod", name, namespace=request.namespace, grace_period_seconds=0)

@@ -586,3 +586,31 @@ def test_two_processes_write_the_same_file(tmp_path):
         events = store.get_events_by_execution_ids([e.id for e in executions])
         assert len(events) == 400 and {e.artifact_id for e in events} == {a.id for a in artifacts}
         assert len(store.get_artifact_types()) == 1
+
+
+# Batches -----------------------------------------------------------------------
+
+
+def test_a_batch_commits_its_writes_together_and_a_failed_one_undoes_only_itself(tmp_path, clock):
+    path = tmp_path / "mlmd.sqlite"
+    with MetadataStore(path, clock=clock) as store, MetadataStore(path, clock=clock) as other:
+        store.put_context_type(ContextType("Run"))
+        with store.batch():
+            first = Context(type="Run", name="a")
+            assert store.put_contexts([first]) == [first.id] and first.id  # ids are known inside the batch
+            with pytest.raises(AlreadyExists):
+                store.put_contexts([Context(type="Run", name="a")])
+            store.put_contexts([Context(type="Run", name="b")])
+            assert [c.name for c in store.get_contexts()] == ["a", "b"]  # reads see the batch
+            with store.batch():  # nested: joins the outer batch
+                store.put_contexts([Context(type="Run", name="c")])
+        assert [c.name for c in other.get_contexts()] == ["a", "b", "c"]
+
+
+def test_an_error_in_a_batch_rolls_all_of_it_back(typed):
+    with pytest.raises(RuntimeError), typed.batch():
+        typed.put_contexts([Context(type="Run", name="gone")])
+        raise RuntimeError("the step failed")
+    assert typed.get_contexts() == []
+    typed.put_contexts([Context(type="Run", name="kept")])  # the store works on afterwards
+    assert [c.name for c in typed.get_contexts()] == ["kept"]
