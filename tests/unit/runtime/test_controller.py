@@ -342,15 +342,21 @@ async def test_a_key_is_never_reconciled_twice_at_once_but_different_keys_run_in
     assert calls < 4 * 6  # bursts of changes collapsed into fewer reconciles
 
 
+class Recording:
+    """A reconciler that only notes the requests it gets."""
+
+    def __init__(self) -> None:
+        self.seen: list[Request] = []
+
+    async def reconcile(self, request: Request) -> Result | None:
+        self.seen.append(request)
+        return None
+
+
 async def test_extra_watches_enqueue_through_their_handler(
     client: MemoryClient, manager: Manager, clock: FakeClock
 ) -> None:
-    seen: list[Request] = []
-
-    class Record:
-        async def reconcile(self, request: Request) -> Result | None:
-            seen.append(request)
-            return None
+    record = Recording()
 
     def secret_to_deployment(obj: Any) -> list[Request]:
         return [Request("apps/v1", "Deployment", obj["metadata"]["namespace"], "web")]
@@ -360,25 +366,20 @@ async def test_extra_watches_enqueue_through_their_handler(
             "watcher",
             for_=("apps/v1", "Deployment"),
             watches=[("v1", "Secret", EnqueueRequestsFromMapFunc(secret_to_deployment))],
-            reconciler=Record(),
+            reconciler=record,
         )
     )
     await manager.start()
     await client.create(
         {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "default"}}
     )
-    await until(lambda: Request("apps/v1", "Deployment", "default", "web") in seen)
+    await until(lambda: Request("apps/v1", "Deployment", "default", "web") in record.seen)
 
 
 async def test_a_for_handler_replaces_the_primary_kinds_own_handler(
     client: MemoryClient, manager: Manager, clock: FakeClock
 ) -> None:
-    seen: list[Request] = []
-
-    class Record:
-        async def reconcile(self, request: Request) -> Result | None:
-            seen.append(request)
-            return None
+    record = Recording()
 
     def only_parents(obj: Any) -> list[Request]:
         if obj["metadata"].get("labels", {}).get("toy") != "parent":
@@ -386,13 +387,13 @@ async def test_a_for_handler_replaces_the_primary_kinds_own_handler(
         return [Request("v1", "ConfigMap", obj["metadata"]["namespace"], obj["metadata"]["name"])]
 
     manager.add(Controller("parents", for_=CONFIGMAP, for_handler=EnqueueRequestsFromMapFunc(only_parents),
-                           reconciler=Record()))
+                           reconciler=record))
     await manager.start()
     await client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other", "namespace": "default"}})
     await client.create(parent("p"))
-    await until(lambda: bool(seen))
+    await until(lambda: bool(record.seen))
     await settle()
-    assert [r.name for r in seen] == ["p"]
+    assert [r.name for r in record.seen] == ["p"]
 
 
 async def test_a_reconcile_waits_for_the_cache_to_show_what_woke_it(
