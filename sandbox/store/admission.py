@@ -62,6 +62,10 @@ class AdmissionChain:
         self._mutating: list[tuple[str, str, str, MutatingHook]] = []
         self._validating: list[tuple[str, str, str, ValidatingHook]] = []
 
+    def has_mutating_hooks(self, rt: ResourceType) -> bool:
+        """Whether a mutating hook applies to ``rt``'s objects."""
+        return any(self._applies(group, kind, rt) for group, kind, _name, _hook in self._mutating)
+
     def add_mutating(self, group: str, kind: str, hook: MutatingHook, *, name: str = "") -> None:
         self._mutating.append((group, kind, name or getattr(hook, "__name__", "hook"), hook))
 

@@ -184,6 +184,16 @@ class Store:
             listener(change)
         return obj
 
+    def _shares_safely(self, rt: ResourceType) -> bool:
+        """Whether a merge patch of ``rt`` may share what it does not change with the stored version.
+
+        Not when a write may change parts the patch did not name: a mutating
+        hook's doing (hooks edit in place), a CRD's status, a Namespace's
+        finalizers. Defaulting and pruning find nothing to do in what the
+        stored version already went through.
+        """
+        return (rt.group, rt.kind) not in (_CRD, ("", "Namespace")) and not self.admission.has_mutating_hooks(rt)
+
     def _check_unchanged(self, rt: ResourceType, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> None:
         """See :data:`CHECK_IMMUTABLE`."""
         if old is not None:
@@ -505,6 +515,14 @@ class Store:
                                     field_manager=None, check_rv_of=patch)
             if old is None:
                 raise NotFound.of(rt.plural, name, group=rt.group)
+            if patch_type == "merge" and isinstance(patch, Mapping) and self._shares_safely(rt):
+                # Only the objects along the patch are new; the rest is shared with the stored
+                # version, which nothing changes in place (see CHECK_IMMUTABLE).
+                new = patches.merged(old, patch)
+                new["metadata"] = dict(new.get("metadata") or {})
+                new["apiVersion"] = rt.api_version
+                return self._update(rt, old, new, subresource=subresource, dry_run=dry_run,
+                                    field_manager=field_manager, check_rv_of=new)
             current = self._view(old, rt)
             if patch_type == "json":
                 new = patches.apply_json_patch(current, patch)

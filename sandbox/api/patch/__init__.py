@@ -28,7 +28,7 @@ from sandbox.api.patch.apply import (
 )
 from sandbox.api.patch.fieldsets import FieldPath, decode_fields, encode_fields, field_path
 from sandbox.api.patch.json_patch import apply_json_patch
-from sandbox.api.patch.merge_patch import apply_merge_patch, create_merge_patch, merge_into
+from sandbox.api.patch.merge_patch import apply_merge_patch, create_merge_patch, merge_into, merged
 from sandbox.api.patch.strategic import apply_strategic_merge_patch, strategic_merge_unsupported
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "field_path",
     "ignored_paths",
     "merge_into",
+    "merged",
     "record_update",
     "server_side_apply",
     "strategic_merge_unsupported",

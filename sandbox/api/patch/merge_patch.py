@@ -29,7 +29,7 @@ from typing import Any
 from sandbox.api.objects import deep_copy
 from sandbox.api.patch._values import json_equal
 
-__all__ = ["apply_merge_patch", "create_merge_patch", "merge_into"]
+__all__ = ["apply_merge_patch", "create_merge_patch", "merge_into", "merged"]
 
 
 def merge_into(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,6 +48,24 @@ def merge_into(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, An
         else:
             target[key] = deep_copy(value)
     return target
+
+
+def merged(target: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """``target`` with the object patch ``patch`` merged, as a new object that copies only the
+    objects along the patch and shares every other part with ``target`` (which is left as it was).
+
+    For targets nothing changes in place, such as the store's objects.
+    """
+    out = dict(target)
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, Mapping):
+            current = out.get(key)
+            out[key] = merged(current if isinstance(current, Mapping) else {}, value)
+        else:
+            out[key] = deep_copy(value)
+    return out
 
 
 def apply_merge_patch(obj: Any, patch: Any) -> Any:

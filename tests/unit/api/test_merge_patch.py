@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sandbox.api.patch import apply_merge_patch, create_merge_patch, merge_into
+from sandbox.api.patch import apply_merge_patch, create_merge_patch, merge_into, merged
 
 
 def test_null_deletes_a_field_and_objects_merge_recursively() -> None:
@@ -88,3 +88,24 @@ def test_applying_the_created_patch_gives_the_target(a: dict[str, Any], b: dict[
 def test_a_merge_patch_is_idempotent(a: dict[str, Any], patch: dict[str, Any]) -> None:
     once = apply_merge_patch(a, patch)
     assert apply_merge_patch(once, patch) == once
+
+
+patches_with_nulls = st.dictionaries(keys, st.one_of(st.none(), json_values), max_size=4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(documents, patches_with_nulls)
+def test_merged_equals_applying_the_patch_and_leaves_the_target_as_it_was(a: dict[str, Any],
+                                                                          patch: dict[str, Any]) -> None:
+    before = copy.deepcopy(a)
+    assert merged(a, patch) == apply_merge_patch(a, patch)
+    assert a == before
+
+
+def test_merged_copies_only_the_objects_along_the_patch():
+    target = {"spec": {"big": {"n": 1}, "x": 1}, "status": {"nodes": {"a": {"phase": "Running"}}}}
+    out = merged(target, {"status": {"nodes": {"b": {"phase": "Pending"}}}})
+    assert out["spec"] is target["spec"]  # untouched: shared
+    assert out["status"] is not target["status"] and out["status"]["nodes"] is not target["status"]["nodes"]
+    assert out["status"]["nodes"]["a"] is target["status"]["nodes"]["a"]
+    assert set(out["status"]["nodes"]) == {"a", "b"} and set(target["status"]["nodes"]) == {"a"}
