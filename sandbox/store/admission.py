@@ -67,6 +67,11 @@ class AdmissionChain:
         return any(self._applies(group, kind, rt) for group, kind, _name, _hook in self._mutating)
 
     def add_mutating(self, group: str, kind: str, hook: MutatingHook, *, name: str = "") -> None:
+        """A hook that may change the objects of (group, kind) written through the main resource.
+
+        Like a webhook whose rules name only the resource (``pods``, not
+        ``pods/status``), it is not called for subresource writes.
+        """
         self._mutating.append((group, kind, name or getattr(hook, "__name__", "hook"), hook))
 
     def add_validating(
@@ -105,9 +110,9 @@ class AdmissionChain:
                     schemas.prune(obj, schema)
                 schemas.apply_defaults(obj, schema)
 
-        # 2. Mutating hooks.
+        # 2. Mutating hooks (main resource writes only).
         for group, kind, _name, hook in self._mutating:
-            if self._applies(group, kind, rt):
+            if request.subresource is None and self._applies(group, kind, rt):
                 hook(request)
 
         # 3. Validation.

@@ -580,7 +580,10 @@ class Store:
             )
 
         if subresource == "status":
-            merged = fast_copy(old)
+            # Everything but the status and the metadata's top level is the stored version's, shared:
+            # a status write changes neither, and no mutating hook runs for a subresource.
+            merged = dict(old)
+            merged["metadata"] = dict(old["metadata"])
             merged["status"] = new.get("status", {})
             new = merged
             meta = new["metadata"]

@@ -53,3 +53,21 @@ def test_hooks_may_raise_any_api_error_and_only_match_their_kind(store: Store) -
                      "template": {"metadata": {"labels": {"a": "b"}},
                                   "spec": {"containers": [{"name": "c", "image": "i"}]}}},
         })
+
+
+def test_mutating_hooks_are_not_called_for_status_writes(store: Store) -> None:
+    calls: list[str | None] = []
+
+    def note(request: AdmissionRequest) -> None:
+        calls.append(request.subresource)
+
+    store.admission.add_mutating("", "Pod", note)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+           "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    store.create("v1", "Pod", pod)
+    written = store.get("v1", "Pod", "p", namespace="default")
+    written["status"] = {"phase": "Running"}
+    store.replace("v1", "Pod", written, namespace="default", subresource="status")
+    store.patch("v1", "Pod", "p", {"metadata": {"labels": {"a": "b"}}}, namespace="default")
+    assert calls == [None, None]  # the create and the main-resource patch
+    assert store.get("v1", "Pod", "p", namespace="default")["status"]["phase"] == "Running"
