@@ -40,8 +40,10 @@ __all__ = [
 Schema = Mapping[str, Any]
 
 
-def _parts(node: Schema | None) -> list[Schema]:
+def _parts(node: Schema | None) -> list[Schema] | tuple[Schema, ...]:
     """The node and everything it pulls in through ``allOf``, each once."""
+    if type(node) is dict and "allOf" not in node:
+        return (node,)  # most nodes: no walk, no allocation but the tuple
     out: list[Schema] = []
     seen: set[int] = set()
     stack: list[Any] = [node]
