@@ -50,9 +50,10 @@ each pipeline, which also makes the sandbox's zygote import its preload):
 After the table, one more sandbox chain run (not timed in the table) is
 traced with a pod watch to split the per-task path into stages: workflow
 controller (previous pod Succeeded → this pod created), scheduler (created →
-bound), kubelet start (bound → status Running, which is written after the
-fork), pod start-up (Running → the component's first statement), exit (the
-component's last statement → pod Succeeded).
+bound), kubelet and process start (bound → the component's first statement:
+the pod worker, the fork from the zygote, the executor's start; the status
+``Running`` is written beside it, as the kubelet's status manager does, so it
+marks no stage), exit (the component's last statement → pod Succeeded).
 
 kfp.local imports the ``docker`` package at module level for its
 DockerRunner, which this benchmark does not use; when ``docker`` is not
@@ -254,8 +255,7 @@ class Stages:
 
     controller: float
     scheduler: float
-    kubelet: float
-    startup: float
+    start: float
     exit: float
     finish: float
 
@@ -275,9 +275,8 @@ async def sandbox_stages(cluster: InProcessCluster, ir: dict[str, Any]) -> Stage
             marks.setdefault("created", now)
             if pod["spec"].get("nodeName"):
                 marks.setdefault("bound", now)
-            phase = (pod.get("status") or {}).get("phase")
-            if phase in ("Running", "Succeeded"):
-                marks.setdefault(phase, now)
+            if (pod.get("status") or {}).get("phase") == "Succeeded":
+                marks.setdefault("Succeeded", now)
 
     watcher = asyncio.create_task(watch())
     await asyncio.sleep(0)
@@ -290,13 +289,10 @@ async def sandbox_stages(cluster: InProcessCluster, ir: dict[str, Any]) -> Stage
     if len(pods) != len(run.trace):
         raise RuntimeError(f"saw {len(pods)} pods for {len(run.trace)} tasks")
     previous = [started, *(p["Succeeded"] for p in pods[:-1])]
-    # A pod too quick to be seen Running: its Running is the component's start.
-    running = [p.get("Running", e["started"]) for p, e in zip(pods, run.trace, strict=True)]
     return Stages(
         controller=statistics.median(p["created"] - before for p, before in zip(pods, previous, strict=True)),
         scheduler=statistics.median(p["bound"] - p["created"] for p in pods),
-        kubelet=statistics.median(r - p["bound"] for p, r in zip(pods, running, strict=True)),
-        startup=statistics.median(e["started"] - r for e, r in zip(run.trace, running, strict=True)),
+        start=statistics.median(e["started"] - p["bound"] for p, e in zip(pods, run.trace, strict=True)),
         exit=statistics.median(p["Succeeded"] - e["finished"] for p, e in zip(pods, run.trace, strict=True)),
         finish=started + run.wall - pods[-1]["Succeeded"],
     )
@@ -440,8 +436,7 @@ def table(rows: list[Row], *, chain_tasks: int, hold: float, target: Callable[[R
 def stages_table(stages: Stages, tasks: int) -> str:
     parts = [("workflow controller: previous pod Succeeded → pod created", stages.controller),
              ("scheduler: pod created → bound", stages.scheduler),
-             ("kubelet: bound → status Running (after the fork)", stages.kubelet),
-             ("pod start-up: Running → component's first statement", stages.startup),
+             ("kubelet and process start: bound → component's first statement", stages.start),
              ("exit: component's last statement → pod Succeeded", stages.exit)]
     lines = [f"  kf-sandbox, one traced {tasks}-task chain, per-task medians:"]
     lines += [f"    {name:<60} {ms(value):>10}" for name, value in parts]

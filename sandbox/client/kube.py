@@ -518,6 +518,7 @@ class KubeClient(WaitMixin):
         namespace: str | None = None,
         dry_run: bool = False,
         field_manager: str | None = None,
+        brief: bool = False,  # the server answers with the whole object anyway
     ) -> dict[str, Any]:
         api_version, kind = _api_version_kind(obj)
         rt = await self._resource(api_version, kind)
@@ -587,6 +588,7 @@ class KubeClient(WaitMixin):
         field_manager: str | None = None,
         force: bool = False,
         dry_run: bool = False,
+        brief: bool = False,  # the server answers with the whole object anyway
     ) -> dict[str, Any]:
         return await self._patch(
             api_version, kind, name, patch, namespace=namespace, patch_type=patch_type,
@@ -594,7 +596,7 @@ class KubeClient(WaitMixin):
         )
 
     async def replace_status(
-        self, obj: Mapping[str, Any], *, field_manager: str | None = None
+        self, obj: Mapping[str, Any], *, field_manager: str | None = None, brief: bool = False
     ) -> dict[str, Any]:
         return await self.replace(obj, subresource="status", field_manager=field_manager)
 

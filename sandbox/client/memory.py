@@ -195,13 +195,14 @@ class MemoryClient(WaitMixin):
         namespace: str | None = None,
         dry_run: bool = False,
         field_manager: str | None = None,
+        brief: bool = False,
     ) -> dict[str, Any]:
         api_version, kind = _api_version_kind(obj)
         if not namespace and not (obj.get("metadata") or {}).get("namespace"):
             namespace = self._namespace(api_version, kind, None)
         return self.store.create(
             api_version, kind, obj, namespace=namespace, dry_run=dry_run,
-            field_manager=field_manager or self.field_manager,
+            field_manager=field_manager or self.field_manager, brief=brief,
         )
 
     async def replace(
@@ -232,23 +233,24 @@ class MemoryClient(WaitMixin):
         field_manager: str | None = None,
         force: bool = False,
         dry_run: bool = False,
+        brief: bool = False,
     ) -> dict[str, Any]:
         return self.store.patch(
             api_version, kind, name, deep_copy(patch),
             namespace=self._namespace(api_version, kind, namespace),
             patch_type=patch_type, field_manager=field_manager or self.field_manager,
-            force=force, dry_run=dry_run,
+            force=force, dry_run=dry_run, brief=brief,
         )
 
     async def replace_status(
-        self, obj: Mapping[str, Any], *, field_manager: str | None = None
+        self, obj: Mapping[str, Any], *, field_manager: str | None = None, brief: bool = False
     ) -> dict[str, Any]:
         api_version, kind = _api_version_kind(obj)
         return self.store.replace(
             api_version, kind, obj, subresource="status",
             namespace=(obj.get("metadata") or {}).get("namespace")
             or self._namespace(api_version, kind, None),
-            field_manager=field_manager or self.field_manager,
+            field_manager=field_manager or self.field_manager, brief=brief,
         )
 
     async def patch_status(

@@ -114,7 +114,15 @@ class Client(Protocol):
         namespace: str | None = None,
         dry_run: bool = False,
         field_manager: str | None = None,
-    ) -> dict[str, Any]: ...
+        brief: bool = False,
+    ) -> dict[str, Any]:
+        """Create an object; the stored object comes back. ``brief=True`` (also
+        on :meth:`patch` and :meth:`replace_status`) says the caller needs no
+        more than the written version's identity — ``apiVersion``, ``kind``,
+        ``metadata`` name, namespace, uid, resourceVersion, generation — so a
+        client may return just that (the in-memory client does, sparing a copy
+        of the whole object; over HTTP the whole object comes back anyway)."""
+        ...
 
     async def replace(
         self,
@@ -141,12 +149,13 @@ class Client(Protocol):
         field_manager: str | None = None,
         force: bool = False,
         dry_run: bool = False,
+        brief: bool = False,
     ) -> dict[str, Any]:
         """Patch one object. ``apply`` creates the object when it is missing."""
         ...
 
     async def replace_status(
-        self, obj: Mapping[str, Any], *, field_manager: str | None = None
+        self, obj: Mapping[str, Any], *, field_manager: str | None = None, brief: bool = False
     ) -> dict[str, Any]:
         """Write ``status`` only (the status subresource)."""
         ...

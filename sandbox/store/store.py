@@ -83,6 +83,10 @@ _CRD = ("apiextensions.k8s.io", "CustomResourceDefinition")
 CHECK_IMMUTABLE = False
 IMMUTABILITY_VIOLATIONS: list[str] = []
 
+# What a brief write result keeps of the metadata.
+_BRIEF_META = ("name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
+               "deletionTimestamp")
+
 # Fields a client cannot set through ordinary writes.
 _SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
                 "generation", "resourceVersion")
@@ -146,6 +150,15 @@ class Store:
 
     def _now(self) -> str:
         return format_time(self.clock.now())
+
+    def _result(self, obj: Mapping[str, Any], rt: ResourceType, brief: bool) -> dict[str, Any]:
+        """What a write returns: the caller's copy, or with ``brief`` only what identifies the
+        version written (the whole object's copy costs more than many writes' own work)."""
+        if not brief:
+            return self._view(obj, rt)
+        meta = obj.get("metadata") or {}
+        return {"apiVersion": rt.api_version, "kind": rt.kind,
+                "metadata": {k: meta[k] for k in _BRIEF_META if k in meta}}
 
     def _view(self, obj: Mapping[str, Any], rt: ResourceType) -> dict[str, Any]:
         """A caller's copy of a stored object, as the version they asked for."""
@@ -354,9 +367,11 @@ class Store:
         dry_run: bool = False,
         field_manager: str | None = None,
         managed_fields: list[dict[str, Any]] | None = None,
+        brief: bool = False,
     ) -> dict[str, Any]:
         """Create (POST). ``managed_fields``: the ownership to store instead of
-        recording ``field_manager``'s (server-side apply's create)."""
+        recording ``field_manager``'s (server-side apply's create). ``brief``:
+        return only the object's identity and version (:meth:`_result`)."""
         rt = self._type(api_version, kind)
         if (rt.group, rt.kind) == ("", "Binding"):
             return self._bind(obj, namespace=namespace, dry_run=dry_run)
@@ -411,11 +426,11 @@ class Store:
                 )
             if dry_run:
                 meta["resourceVersion"] = ""
-                return self._view(new, rt)
+                return self._result(new, rt, brief)
             self._commit(rt, "ADDED", new, None)
             if (rt.group, rt.kind) == _CRD:
                 self._register_crd(new)
-            return self._view(new, rt)
+            return self._result(new, rt, brief)
 
     def _generate_name(self, rt: ResourceType, meta: Mapping[str, Any]) -> str:
         prefix = meta["generateName"]
@@ -438,6 +453,7 @@ class Store:
         subresource: str | None = None,
         dry_run: bool = False,
         field_manager: str | None = None,
+        brief: bool = False,
     ) -> dict[str, Any]:
         """Update (PUT). ``subresource="status"`` writes status only."""
         rt = self._type(api_version, kind)
@@ -462,7 +478,7 @@ class Store:
             else:
                 body = deep_copy(dict(obj))
             return self._update(rt, old, body, subresource=subresource,
-                                dry_run=dry_run, field_manager=field_manager)
+                                dry_run=dry_run, field_manager=field_manager, brief=brief)
 
     def patch(
         self,
@@ -477,6 +493,7 @@ class Store:
         field_manager: str | None = None,
         force: bool = False,
         dry_run: bool = False,
+        brief: bool = False,
     ) -> dict[str, Any]:
         rt = self._type(api_version, kind)
         ns = _ns_key(rt, namespace)
@@ -504,7 +521,7 @@ class Store:
                     # The Apply ownership, not an Update entry for the create.
                     managed = applied["metadata"].pop("managedFields", None)
                     return self.create(api_version, kind, applied, namespace=ns or None, dry_run=dry_run,
-                                       field_manager=field_manager, managed_fields=managed)
+                                       field_manager=field_manager, managed_fields=managed, brief=brief)
                 new = patches.server_side_apply(
                     self._view(old, rt), dict(patch), manager=field_manager or "", force=force,
                     schema=schema, now=self._now(), api_version=rt.api_version,
@@ -512,7 +529,7 @@ class Store:
                     ignore_paths=patches.ignored_paths(subresource, status_subresource=rt.has_status),
                 )
                 return self._update(rt, old, new, subresource=subresource, dry_run=dry_run,
-                                    field_manager=None, check_rv_of=patch)
+                                    field_manager=None, check_rv_of=patch, brief=brief)
             if old is None:
                 raise NotFound.of(rt.plural, name, group=rt.group)
             if patch_type == "merge" and isinstance(patch, Mapping) and self._shares_safely(rt):
@@ -522,7 +539,7 @@ class Store:
                 new["metadata"] = dict(new.get("metadata") or {})
                 new["apiVersion"] = rt.api_version
                 return self._update(rt, old, new, subresource=subresource, dry_run=dry_run,
-                                    field_manager=field_manager, check_rv_of=new)
+                                    field_manager=field_manager, check_rv_of=new, brief=brief)
             current = self._view(old, rt)
             if patch_type == "json":
                 new = patches.apply_json_patch(current, patch)
@@ -537,7 +554,7 @@ class Store:
             if not isinstance(new, dict):
                 raise BadRequest("the patch must produce an object")
             return self._update(rt, old, new, subresource=subresource, dry_run=dry_run,
-                                field_manager=field_manager, check_rv_of=new)
+                                field_manager=field_manager, check_rv_of=new, brief=brief)
 
     def _update(
         self,
@@ -549,6 +566,7 @@ class Store:
         dry_run: bool,
         field_manager: str | None,
         check_rv_of: Mapping[str, Any] | None = None,
+        brief: bool = False,
     ) -> dict[str, Any]:
         """The shared tail of replace and patch. Lock held."""
         old_meta = old["metadata"]
@@ -635,18 +653,18 @@ class Store:
                 ignore_paths=patches.ignored_paths(subresource, status_subresource=rt.has_status),
             )
         if _same(old, new):
-            return self._view(old, rt)
+            return self._result(old, rt, brief)
         if dry_run:
-            return self._view(new, rt)
+            return self._result(new, rt, brief)
         # The last finalizer gone from an object being deleted: delete it now.
         if meta.get("deletionTimestamp") and not meta.get("finalizers") and not (
             (rt.group, rt.kind) == ("", "Namespace") and (new.get("spec") or {}).get("finalizers")
         ):
-            return self._view(self._remove(rt, new, old), rt)
+            return self._result(self._remove(rt, new, old), rt, brief)
         self._commit(rt, "MODIFIED", new, old)
         if (rt.group, rt.kind) == _CRD:
             self._register_crd(new)
-        return self._view(new, rt)
+        return self._result(new, rt, brief)
 
     def _bind(
         self, binding: Mapping[str, Any], *, namespace: str | None, dry_run: bool

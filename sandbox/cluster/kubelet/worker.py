@@ -799,7 +799,7 @@ class PodWorker:
                 k: v for k, v in (self.pod.get("metadata") or {}).items() if k != "resourceVersion"
             }
             try:
-                await self.node.client.replace_status(body)
+                await self.node.client.replace_status(body, brief=True)
             except NotFound:
                 return
             except ApiError as err:

@@ -89,7 +89,7 @@ async def test_bench_runs_both_runners_at_a_tiny_size():
     assert sandbox.overlap == 2  # pods run side by side
     assert local.overlap == 1  # kfp.local runs one task at a time
     assert "independent nodes overlap" in sandbox.argo
-    assert stages is not None and stages.startup > 0 and stages.controller > 0
+    assert stages is not None and stages.start > 0 and stages.controller > 0 and stages.exit > 0
 
     text = bench.table(rows, chain_tasks=2, hold=0.1, target=bench.verdict)
     assert "kf-sandbox" in text and "yes (2/2)" in text and "no (1/2)" in text

@@ -36,3 +36,16 @@ async def test_a_shared_watch_hands_out_the_stored_object_and_a_plain_one_a_copy
         async for event in client.watch("v1", "ConfigMap", namespace="default", shared_objects=shared):
             assert (event.object is stored) is shared and event.object == stored
             break
+
+
+async def test_a_brief_write_returns_only_the_versions_identity(store: Store, client):
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"},
+          "data": {"a": "1"}}
+    created = await client.create(cm, brief=True)
+    assert set(created) == {"apiVersion", "kind", "metadata"} and "data" not in created
+    assert created["metadata"]["name"] == "c" and created["metadata"]["uid"]
+    patched = await client.patch("v1", "ConfigMap", "c", {"data": {"a": "2"}}, namespace="default", brief=True)
+    assert int(patched["metadata"]["resourceVersion"]) > int(created["metadata"]["resourceVersion"])
+    assert "managedFields" not in patched["metadata"]
+    full = await client.get("v1", "ConfigMap", "c", namespace="default")
+    assert full["data"] == {"a": "2"} and full["metadata"]["resourceVersion"] == patched["metadata"]["resourceVersion"]

@@ -164,7 +164,8 @@ class WorkflowReconciler:
         # its node is open and has no pod.)
         patch = _status_patch(before, workflow)
         if patch:
-            written = await self.client.patch(*WORKFLOW, request.name, patch, namespace=request.namespace)
+            written = await self.client.patch(*WORKFLOW, request.name, patch, namespace=request.namespace,
+                                              brief=True)
             self.written[(request.namespace, request.name)] = written["metadata"]["resourceVersion"]
         for kind, reason, message in actions.events:
             await self.events.event(workflow, type=kind, reason=reason, message=message)  # type: ignore[arg-type]
@@ -172,7 +173,7 @@ class WorkflowReconciler:
             key = (request.namespace, pod["metadata"]["name"])
             self.expected_pods.add(key)
             try:
-                await self.client.create(pod, namespace=request.namespace)
+                await self.client.create(pod, namespace=request.namespace, brief=True)
             except AlreadyExists:
                 self.expected_pods.discard(key)
             except BaseException:
