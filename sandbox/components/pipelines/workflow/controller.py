@@ -15,7 +15,10 @@ Workflow without one is marked ``Error`` with a message saying so — the
 sandbox implements KFP's use of Argo, not Argo's template language.
 
 Per-task cost matters (a pipeline's tasks are often milliseconds long), so a
-reconcile does little besides the engine's step: the parsed pipeline is
+reconcile does little besides the engine's step: the Workflow comes from the
+informer's cache (only its status and labels are copied, the parts a step
+changes; the API server is asked when the cache has not yet seen the
+controller's own last write); the parsed pipeline is
 cached by its IR text (runs of one pipeline share it; the Workflow's
 generation cannot key it, moving with every status write as Argo's Workflow
 has no status subresource); the
@@ -89,6 +92,7 @@ class WorkflowReconciler:
         #: ML Metadata executions of the tasks running, by run id and execution id.
         self._executions: dict[str, dict[int, Execution]] = {}
         self.pods = manager.informer("v1", "Pod")
+        self.workflows = manager.informer(*WORKFLOW)
         with contextlib.suppress(ValueError):  # another reconciler of this manager added it
             self.pods.add_indexer(_POD_INDEX, _workflow_of)
 
@@ -111,11 +115,33 @@ class WorkflowReconciler:
             self._graphs.move_to_end(text)
         return found
 
+    async def _read(self, request: Request) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """The Workflow to step — a working copy of what the engine changes (status, labels) over
+        the informer's shared object — and the status and labels as read (None: gone).
+
+        The cache is read as controller-runtime's reconcilers read it, unless it has not yet seen
+        this controller's own last write: then the API server is asked.
+        """
+        cached = self.workflows.get(request.namespace, request.name, copy=False)
+        written = self.written.get((request.namespace, request.name))
+        if cached is None or (written and int(cached["metadata"].get("resourceVersion") or 0) < int(written)):
+            try:
+                workflow = await self.client.get(*WORKFLOW, request.name, namespace=request.namespace)
+            except NotFound:
+                return None
+            meta = workflow["metadata"]
+            return workflow, fast_copy({"status": workflow.get("status") or {}, "labels": meta.get("labels")})
+        meta = dict(cached["metadata"])
+        if "labels" in meta:
+            meta["labels"] = dict(meta["labels"])
+        workflow = {**cached, "metadata": meta, "status": fast_copy(cached.get("status") or {})}
+        return workflow, {"status": cached.get("status") or {}, "labels": cached["metadata"].get("labels")}
+
     async def reconcile(self, request: Request) -> Result | None:
-        try:
-            workflow = await self.client.get(*WORKFLOW, request.name, namespace=request.namespace)
-        except NotFound:
+        found = await self._read(request)
+        if found is None:
             return None
+        workflow, before = found
         phase = (workflow.get("status") or {}).get("phase")
         if phase in ("Succeeded", "Failed", "Error"):
             uid = workflow["metadata"].get("uid", "")
@@ -136,7 +162,6 @@ class WorkflowReconciler:
                 f"from a pipeline (a 'pipeline-spec' argument), not other Argo templates ({err})"))
             return None
         pods = self.pods.by_index(_POD_INDEX, f"{request.namespace}/{request.name}", copy=False)
-        before = fast_copy({"status": workflow.get("status") or {}, "labels": workflow["metadata"].get("labels")})
         meta = workflow["metadata"]
         engine = Engine(workflow, graph, spec=spec, pods={p["metadata"]["name"]: p for p in pods},
                         store=self.artifacts, now=self.clock.now(),
