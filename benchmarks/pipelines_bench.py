@@ -436,7 +436,7 @@ def table(rows: list[Row], *, chain_tasks: int, hold: float, target: Callable[[R
 def stages_table(stages: Stages, tasks: int) -> str:
     parts = [("workflow controller: previous pod Succeeded → pod created", stages.controller),
              ("scheduler: pod created → bound", stages.scheduler),
-             ("kubelet and process start: bound → component's first statement", stages.start),
+             ("kubelet, fork, start: bound → component's first statement", stages.start),
              ("exit: component's last statement → pod Succeeded", stages.exit)]
     lines = [f"  kf-sandbox, one traced {tasks}-task chain, per-task medians:"]
     lines += [f"    {name:<60} {ms(value):>10}" for name, value in parts]
