@@ -296,6 +296,9 @@ class GarbageCollector:
                 )
                 dangling.append(ref)
                 continue
+            if self._known_owner(rt, ref, namespace if rt.namespaced else ""):
+                solid.append(ref)  # in the graph, as Kubernetes' collector keeps it: no lookup
+                continue
             try:
                 owner = await self.client.get(
                     rt.api_version, rt.kind, ref.get("name", ""), namespace=namespace if rt.namespaced else None
@@ -310,6 +313,19 @@ class GarbageCollector:
             else:
                 solid.append(ref)
         return solid, dangling, waiting
+
+    def _known_owner(self, rt: ResourceType, ref: Mapping[str, Any], namespace: str) -> bool:
+        """Whether the cache holds the referenced owner (same uid), not being deleted.
+
+        Only a yes is trusted: an owner the cache does not show (yet, or any more) is
+        looked up on the API server before a dependent is called dangling; one deleted
+        after this answer enqueues its dependents again.
+        """
+        informer = self._attached.get((rt.group, rt.kind))
+        if informer is None or (rt.group, rt.kind) not in self._watched:
+            return False
+        cached = informer.get(namespace, str(ref.get("name", "")), copy=False)
+        return cached is not None and meta(cached).get("uid") == ref.get("uid") and not is_being_deleted(cached)
 
     async def _process_deleting_dependents(self, owner: Obj) -> None:
         """Foreground: wait for blocking dependents (deleting them), then let the owner go."""
