@@ -522,12 +522,14 @@ class Scheduler:
         self.queue.done(pod.key)
         self.framework.run_post_bind(state, pod, node_name)
         self._activate(state)
-        await self._recorder.event(
+        # Recorded beside the binding, as kube-scheduler's event broadcaster does: the kubelet
+        # need not wait for it.
+        self.spawn(self._recorder.event(
             pod.pod,
             type="Normal",
             reason="Scheduled",
             message=f"Successfully assigned {pod.namespace}/{pod.name} to {node_name}",
-        )
+        ), name=f"scheduled-event-{pod.key}")
 
     # Failures ------------------------------------------------------------------------------------
 
