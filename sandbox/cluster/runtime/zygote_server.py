@@ -156,6 +156,7 @@ def _spawn(
         return
     sys.stdout.flush()
     sys.stderr.flush()
+    _find_sitecustomize(_pythonpath_entries(request["plan"], request["env"]))
     parent = os.getpid()
     # The answer waits until the child leads its own session: the runtime may
     # signal its group (pgid = pid) as soon as it knows the pid.
@@ -273,7 +274,7 @@ def _prepare(request: dict[str, Any]) -> None:
         sys.dont_write_bytecode = True
     if plan["no_bytecode"]:
         sys.dont_write_bytecode = True
-    entries = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p] if use_env else []
+    entries = _pythonpath_entries(plan, env)
     safe_path = plan["safe_path"] or (use_env and bool(env.get("PYTHONSAFEPATH")))
     first: list[str] = []
     if not safe_path:
@@ -289,20 +290,66 @@ def _prepare(request: dict[str, Any]) -> None:
     _reseed()
 
 
+def _pythonpath_entries(plan: dict[str, Any], env: dict[str, str]) -> list[str]:
+    """The container's ``PYTHONPATH`` entries (none under ``-E``)."""
+    if plan["ignore_env"]:
+        return []
+    return [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+
+
+#: ``sitecustomize`` found on a ``PYTHONPATH`` → (its spec, its code, the file's mtime), found by
+#: the zygote before forking so that every child of the same ``PYTHONPATH`` inherits the answer
+#: instead of searching the path and reading the file again (the kubelet gives every Python
+#: container the same bootstrap directory).
+_SITECUSTOMIZE: dict[tuple[str, ...], tuple[Any, Any, float | None]] = {}
+
+
+def _mtime(path: str | None) -> float | None:
+    try:
+        return os.stat(path).st_mtime if path else None
+    except OSError:
+        return None
+
+
+def _find_sitecustomize(entries: list[str]) -> None:
+    """Fill :data:`_SITECUSTOMIZE` for ``entries`` (again when the file changed)."""
+    key = tuple(entries)
+    found = _SITECUSTOMIZE.get(key)
+    if found is not None and (found[0] is None or _mtime(found[0].origin) == found[2]):
+        return
+    _SITECUSTOMIZE.pop(key, None)
+    try:
+        spec = importlib.machinery.PathFinder.find_spec("sitecustomize", entries)
+        code = None
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "get_code"):
+            code = spec.loader.get_code("sitecustomize")
+    except Exception:  # the child finds it again and reports the error as the interpreter would
+        return
+    _SITECUSTOMIZE[key] = (spec, code, _mtime(spec.origin) if spec is not None else None)
+
+
 def _customize_site(entries: list[str]) -> None:
     """What ``site`` does at interpreter startup: import ``sitecustomize``.
 
     The zygote already ran any on its own path; one that the child's
     ``PYTHONPATH`` provides (the kubelet's in-cluster bootstrap,
-    :mod:`sandbox.podboot`) is the child's to run, as a fresh interpreter would.
+    :mod:`sandbox.podboot`) is the child's to run, as a fresh interpreter would
+    (found and compiled by the zygote before the fork, see :data:`_SITECUSTOMIZE`).
     """
-    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", entries)
+    found = _SITECUSTOMIZE.get(tuple(entries))
+    if found is not None:
+        spec, code = found[0], found[1]
+    else:
+        spec, code = importlib.machinery.PathFinder.find_spec("sitecustomize", entries), None
     if spec is None or spec.loader is None:
         return
     module = importlib.util.module_from_spec(spec)
     sys.modules["sitecustomize"] = module
     try:
-        spec.loader.exec_module(module)
+        if code is not None:
+            exec(code, module.__dict__)
+        else:
+            spec.loader.exec_module(module)
     except Exception as err:
         # site.py's own words: the program still runs.
         print(

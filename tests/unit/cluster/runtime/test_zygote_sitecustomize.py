@@ -53,3 +53,21 @@ async def test_python_dash_e_ignores_it(runtime, tmp_path):
     spec.argv[1:1] = ["-E"]
     assert await run(runtime, spec) == 0
     assert texts(spec) == ["ran"]
+
+
+async def test_each_container_runs_the_sitecustomize_as_it_is_now(runtime, tmp_path):
+    """The zygote finds and compiles it once per PYTHONPATH, and again when the file changes."""
+    import os
+
+    site = tmp_path / "site"
+    site.mkdir()
+    custom = site / "sitecustomize.py"
+    custom.write_text("import builtins; builtins.VERSION = 1\n")
+    env = {**HOST_ENV, "PYTHONPATH": str(site)}
+    first, second, third = (python_spec(tmp_path / name, "print(VERSION)", env=env) for name in "abc")
+    assert await run(runtime, first) == 0 and await run(runtime, second) == 0
+    custom.write_text("import builtins; builtins.VERSION = 2\n")
+    stamp = custom.stat().st_mtime + 5
+    os.utime(custom, (stamp, stamp))  # a different mtime whatever the filesystem's resolution
+    assert await run(runtime, third) == 0
+    assert texts(first) == texts(second) == ["1"] and texts(third) == ["2"]
