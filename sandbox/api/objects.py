@@ -63,8 +63,9 @@ def fast_copy(obj: Any) -> Any:
     is a copy of a stored object). One difference: a container referenced
     twice inside ``obj`` stays shared in the copy (as with
     :func:`copy.deepcopy`), where :func:`deep_copy` makes two. So use it on
-    objects known to share nothing — the store's own, which it built with
-    :func:`deep_copy` — and :func:`deep_copy` on what callers hand in. A
+    objects known to share nothing within themselves — the store's own,
+    built from :func:`deep_copy` copies of what callers hand in (versions of
+    one object may share parts with each other, never with themselves). A
     value marshal cannot carry (a datetime, a ``str`` subclass, any other
     object) falls back to :func:`deep_copy`.
     """

@@ -40,6 +40,7 @@ import contextlib
 import json
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ from sandbox.components.metadata import MetadataStore, kfp
 from sandbox.components.metadata.model import Execution
 from sandbox.components.pipelines.graph import PipelineGraph, PipelineSpecInvalid
 from sandbox.components.pipelines.storage import ArtifactStore
-from sandbox.components.pipelines.workflow.build import RUN_ID_LABEL, pipeline_spec_text
+from sandbox.components.pipelines.workflow.build import pipeline_spec_text
 from sandbox.components.pipelines.workflow.engine import NODE_LABEL, Engine, waiting_message
 from sandbox.components.pipelines.workflow.lineage import MetadataRecorder
 from sandbox.runtime import (
@@ -87,10 +88,8 @@ class WorkflowReconciler:
         self.written: dict[tuple[str, str], str] = {}
         #: (namespace, name) of task pods created and not yet seen by the pod informer.
         self.expected_pods: set[tuple[str, str]] = set()
-        #: ML Metadata contexts of the runs in progress, by (pipeline, run id).
-        self._run_contexts: dict[tuple[str, str], kfp.RunContexts] = {}
-        #: ML Metadata executions of the tasks running, by run id and execution id.
-        self._executions: dict[str, dict[int, Execution]] = {}
+        #: (namespace, name) → what the steps of a running Workflow keep of ML Metadata.
+        self._recorded: dict[tuple[str, str], _Recorded] = {}
         self.pods = manager.informer("v1", "Pod")
         self.workflows = manager.informer(*WORKFLOW)
         with contextlib.suppress(ValueError):  # another reconciler of this manager added it
@@ -138,19 +137,15 @@ class WorkflowReconciler:
         return workflow, {"status": cached.get("status") or {}, "labels": cached["metadata"].get("labels")}
 
     async def reconcile(self, request: Request) -> Result | None:
+        key = (request.namespace, request.name)
         found = await self._read(request)
-        if found is None:
+        phase = (found[0].get("status") or {}).get("phase") if found is not None else None
+        if found is None or phase in ("Succeeded", "Failed", "Error"):
+            # Gone or done: nothing more to remember of it.
+            self.written.pop(key, None)
+            self._recorded.pop(key, None)
             return None
         workflow, before = found
-        phase = (workflow.get("status") or {}).get("phase")
-        if phase in ("Succeeded", "Failed", "Error"):
-            uid = workflow["metadata"].get("uid", "")
-            self.written.pop((request.namespace, request.name), None)
-            meta = workflow["metadata"]
-            run_id = (meta.get("labels") or {}).get(RUN_ID_LABEL) or uid or meta["name"]
-            self._run_contexts = {k: v for k, v in self._run_contexts.items() if k[1] != run_id}
-            self._executions.pop(run_id, None)
-            return None
         try:
             graph, spec = self._graph(workflow)
         except PipelineSpecInvalid as err:
@@ -166,18 +161,16 @@ class WorkflowReconciler:
         engine = Engine(workflow, graph, spec=spec, pods={p["metadata"]["name"]: p for p in pods},
                         store=self.artifacts, now=self.clock.now(),
                         failure_logs=await self._failure_logs(workflow, pods))
+        recorded = self._recorded.setdefault(key, _Recorded())
         engine.recorder = MetadataRecorder(
             self.metadata, pipeline_name=graph.name, run_id=engine.run_id, namespace=engine.namespace,
             resource_name=meta["name"], pipeline_root=engine.pipeline_root,
-            artifact_exists=self._artifact_exists, opened=self._run_contexts,
-            running=self._executions.setdefault(engine.run_id, {}))
+            artifact_exists=self._artifact_exists, opened=recorded.contexts, running=recorded.executions)
         try:
             with self.metadata.batch():  # a step's executions and artifacts: one commit, all or nothing
                 actions = engine.step()
         except BaseException:
-            # Rolled back: what the caches learnt during the step may not exist.
-            self._run_contexts.clear()
-            self._executions.clear()
+            self._recorded.pop(key, None)  # rolled back: what the step learnt may not exist
             raise
         for name in actions.delete:
             try:
@@ -191,19 +184,18 @@ class WorkflowReconciler:
         if patch:
             written = await self.client.patch(*WORKFLOW, request.name, patch, namespace=request.namespace,
                                               brief=True)
-            self.written[(request.namespace, request.name)] = written["metadata"]["resourceVersion"]
+            self.written[key] = written["metadata"]["resourceVersion"]
         for kind, reason, message in actions.events:
             await self.events.event(workflow, type=kind, reason=reason, message=message)  # type: ignore[arg-type]
         for pod in actions.create:
-            key = (request.namespace, pod["metadata"]["name"])
-            self.expected_pods.add(key)
+            pod_key = (request.namespace, pod["metadata"]["name"])
+            self.expected_pods.add(pod_key)
             try:
                 await self.client.create(pod, namespace=request.namespace, brief=True)
-            except AlreadyExists:
-                self.expected_pods.discard(key)
-            except BaseException:
-                self.expected_pods.discard(key)
-                raise
+            except BaseException as err:  # AlreadyExists included: no ADDED event of ours to expect
+                self.expected_pods.discard(pod_key)
+                if not isinstance(err, AlreadyExists):
+                    raise
         if actions.requeue_after is not None:
             return Result(requeue_after=actions.requeue_after)
         return None
@@ -266,6 +258,16 @@ def _status_patch(before: Mapping[str, Any], workflow: Mapping[str, Any]) -> dic
     if status:
         patch["status"] = status
     return patch
+
+
+@dataclass
+class _Recorded:
+    """What the steps of one running Workflow keep of ML Metadata, so that a step need not read it back."""
+
+    #: The run's contexts, by (pipeline, run id).
+    contexts: dict[tuple[str, str], kfp.RunContexts] = field(default_factory=dict)
+    #: The executions of its tasks still running, by id.
+    executions: dict[int, Execution] = field(default_factory=dict)
 
 
 class _OwnWrites(EnqueueRequestForObject):
